@@ -1,0 +1,51 @@
+/*
+ * proto.h - the conversations between postern's processes.
+ *
+ * Every one is lib/rec records (name=value lines, empty line) and rec
+ * chunks for content. Attributes that follow a "rcpt" belong to that
+ * recipient until the next "rcpt". Socket paths are relative to
+ * queue_directory, the working directory of every daemon.
+ *
+ * cleanup/1 (smtpd, pickup, local -> cleanup on PROTO_CLEANUP_PATH)
+ *   request:  proto=cleanup/1, origin=smtpd|pickup|local, sender,
+ *             [client_name, client_addr, client_port, helo, protocol,
+ *             tls, sasl_user, ret, envid, body, smtputf8, uid,
+ *             extract_recipients=1 (sendmail -t), local_submit=1 (add
+ *             missing From/Date/Message-ID), full_name],
+ *             rcpt (each with [orcpt, notify])
+ *   reply 1:  proto=cleanup/1, status=ok, qid=ID | status=CODE, dsn, text
+ *   then the client sends the content as chunks (LF line endings, dot
+ *   unstuffed), ended by a 0 chunk. The client closes the connection to
+ *   abort: cleanup then removes the file and nothing is queued.
+ *   reply 2:  proto=cleanup/1, status=ok, qid=ID (the file is in
+ *             incoming/, fsynced) | status=CODE (451, 550, 552, 554),
+ *             dsn=X.Y.Z, text=... for the client.
+ *
+ * qmgr/1 (cleanup, postern -> qmgr on PROTO_QMGR_PATH)
+ *   request:  proto=qmgr/1, request=wakeup | flush [domain] |
+ *             hold|release|delete|requeue [qid=ID|ALL]
+ *   reply:    proto=qmgr/1, status=ok | status=CODE, text
+ *
+ * delivery/1 (qmgr -> local, virtual, later smtp/lmtp, on
+ *             private/TRANSPORT)
+ *   request:  proto=delivery/1, qid, queue_file=active/ID, sender,
+ *             nexthop, then per recipient: rcpt=ADDRESS, index=N (its
+ *             position in the queue file), [orcpt, notify]
+ *   reply:    proto=delivery/1, then per recipient in the same order:
+ *             rcpt=ADDRESS, index=N, status=sent|deferred|bounced,
+ *             dsn=X.Y.Z, reason=TEXT (what the recipient's server or our
+ *             check said; shown in `queue list` and bounces)
+ *   The agent never changes the queue file; qmgr marks recipients done.
+ */
+#ifndef POSTERN_PROTO_H
+#define POSTERN_PROTO_H
+
+#define PROTO_CLEANUP_PATH	"private/cleanup"
+#define PROTO_QMGR_PATH		"public/qmgr"
+#define PROTO_PICKUP_PATH	"public/pickup"
+
+#define PROTO_CLEANUP	"cleanup/1"
+#define PROTO_QMGR	"qmgr/1"
+#define PROTO_DELIVERY	"delivery/1"
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * server.h - the skeleton every daemon runs in.
+ *
+ * master starts a daemon as
+ *   DAEMON -c CONFIG_DIR -s SERVICE -t inet|unix [-u] [-j] [-o name=value]...
+ * with the listening socket on descriptor SERVER_LISTEN_FD and a status
+ * pipe to the master on SERVER_STATUS_FD. -u: drop to mail_owner; -j:
+ * chroot to queue_directory (both as master.cf's unpriv and chroot
+ * columns say). The skeleton loads main.cf, applies the overrides, calls
+ * pre_jail (open keys, maps, sockets), chdirs to queue_directory, chroots,
+ * drops privilege and checks it cannot be regained, then serves.
+ *
+ * When not started as root, chroot and setuid are skipped and logged once.
+ *
+ * Two shapes, like Postfix's single and event servers:
+ * - .service: one connection at a time, blocking with deadlines (cleanup,
+ *   local, virtual, pickup). The skeleton accepts, calls service(fd), and
+ *   closes the descriptor after it returns.
+ * - .event: the daemon registers sessions with lib/event; the skeleton
+ *   owns the loop, accepts connections and hands each to event(loop, fd).
+ *   The daemon calls server_session_done() when a session ends.
+ *
+ * A daemon exits after max_use connections or max_idle seconds without
+ * one (when the master started it; a standalone -S run never exits idle).
+ * The master learns when a process is busy or idle through the status
+ * pipe so that it can start another one while all are busy.
+ */
+#ifndef POSTERN_SERVER_H
+#define POSTERN_SERVER_H
+
+#include <stdbool.h>
+
+#include "event.h"
+
+#define SERVER_LISTEN_FD	3
+#define SERVER_STATUS_FD	4
+
+/* Status bytes a child writes to the master's status pipe, each followed
+ * by the child's pid as a native pid_t. */
+#define SERVER_STATUS_IDLE	'I'
+#define SERVER_STATUS_BUSY	'B'
+
+struct server_def {
+	const char *name;		/* "smtpd": the log name */
+	/* After config, before chroot and setuid. May be NULL. */
+	void (*pre_jail)(void);
+	/* After the jail, before the first connection. May be NULL. */
+	void (*post_jail)(void);
+	/* Single server: serve one connection on fd (closed afterwards). */
+	void (*service)(int fd);
+	/* Event server: take over the new connection fd. */
+	void (*event)(struct event_loop *loop, int fd);
+	/* Event server: sessions a process serves at once before it tells
+	 * the master it is busy (0: 1000). */
+	int max_sessions;
+	/* Event server with periodic work (qmgr): called once with the loop
+	 * after the jail, may arm timers. May be NULL. */
+	void (*event_start)(struct event_loop *loop);
+	/* Never exit for idleness or max_use (qmgr). */
+	bool long_lived;
+};
+
+/* Parse options, load config, jail, serve. Does not return. */
+int server_main(int argc, char **argv, const struct server_def *def);
+/* Event servers: a session ended (counts toward max_use and idleness). */
+void server_session_done(void);
+/* The service name from -s ("smtp", "submission", "127.0.0.1:2525"). */
+const char *server_service_name(void);
+/* true once the process is in its jail and unprivileged (or running as a
+ * normal user). */
+bool server_jailed(void);
+/* The loop of an event server (NULL for single servers). */
+struct event_loop *server_loop(void);
+/* true after SIGTERM: finish the current session, then exit. */
+bool server_stopping(void);
+
+#endif
