@@ -88,7 +88,7 @@ deps:
 	@sh test/deps.sh
 
 unit: all $(TEST_BIN)
-	@sh test/run-unit.sh $(TEST_BIN)
+	@/usr/bin/python3 test/run.py --no-integration --unit "$(TEST_BIN)"
 
 integration: all
 	@POSTERN_BIN=$(CURDIR)/$(B)/bin /usr/bin/python3 test/run.py

@@ -1,0 +1,178 @@
+"""Privilege separation, crashes, reloads: no message that got 250 is lost."""
+import os
+import random
+import re
+import smtplib
+import threading
+import time
+import unittest
+
+from instance import (Instance, INSIDE, clear_maildir, is_root, maildir_of,
+                      read_maildir, uid_of, wait_for)
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            fields[k] = v.split()
+    return fields
+
+
+@unittest.skipUnless(is_root(), "needs root: real users and privilege separation")
+class PrivsepTest(unittest.TestCase):
+    def test_users_and_chroots(self):
+        inst = Instance("privsep").start()
+        try:
+            with inst.smtp() as s:   # makes smtpd and cleanup run
+                s.ehlo("client.test")
+                s.sendmail("a@b.test", ["ptalice@example.test"], b"Subject: p\r\n\r\nx\r\n")
+                s.mail("a@b.test")   # keep the session (and smtpd) alive
+                postern = uid_of("postern")
+                want = {"master": (0, "/"), "qmgr": (postern, inst.queue),
+                        "pickup": (postern, inst.queue),
+                        "smtpd": (postern, inst.queue),
+                        "cleanup": (postern, inst.queue)}
+                for name, (uid, root) in want.items():
+                    pids = wait_for(lambda: inst.daemon_pids(name), 10)
+                    self.assertTrue(pids, f"no {name} process")
+                    for pid in pids:
+                        st = proc_status(pid)
+                        self.assertEqual([int(x) for x in st["Uid"]], [uid] * 4, name)
+                        self.assertEqual(os.readlink(f"/proc/{pid}/root"), root, name)
+                # local runs as root, unjailed, and changes uid per delivery.
+                for pid in inst.daemon_pids("local"):
+                    self.assertEqual(os.readlink(f"/proc/{pid}/root"), "/")
+        finally:
+            inst.cleanup()
+
+
+def send_many(inst, count, sessions, accepted, errors):
+    """count messages over `sessions` parallel sessions; record the
+    Subject of every message that got 250."""
+    lock = threading.Lock()
+    per = count // sessions
+
+    def worker(w):
+        i = 0
+        while i < per:
+            try:
+                with inst.smtp(timeout=20) as s:
+                    s.ehlo("load.test")
+                    while i < per:
+                        subj = f"load-{w}-{i}"
+                        try:
+                            s.sendmail("load@example.test", ["ptbob@example.test"],
+                                       f"Subject: {subj}\r\n\r\nbody {subj}\r\n".encode())
+                            with lock:
+                                accepted.add(subj)
+                        except smtplib.SMTPResponseException:
+                            pass   # 4xx: the client retries the same message
+                        i += 1
+                        if i % 10 == 0:
+                            break   # reconnect now and then
+            except (OSError, smtplib.SMTPException) as e:
+                with lock:
+                    errors.append(repr(e))
+                time.sleep(0.1)   # a killed smtpd: retry the message
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def delivered_subjects(maildir):
+    out = []
+    for m in read_maildir(maildir):
+        mm = re.search(rb"\nSubject: (load-\d+-\d+)\n", m)
+        if mm:
+            out.append(mm.group(1).decode())
+    return out
+
+
+@unittest.skipUnless(is_root(), "needs root: real users and privilege separation")
+class CrashTest(unittest.TestCase):
+    def setUp(self):
+        clear_maildir(maildir_of("ptbob"))
+        self.inst = Instance("crash", smtpd_procs=4).start()
+
+    def tearDown(self):
+        self.inst.cleanup()
+
+    def run_load_with(self, disrupt, count=1000, sessions=10):
+        accepted, errors = set(), []
+        threads = send_many(self.inst, count, sessions, accepted, errors)
+        disrupt(threads)
+        for t in threads:
+            t.join(300)
+        # Everything queued must drain: restart the instance if the test
+        # killed the master.
+        if not self.inst.master_pid() or not os.path.exists(f"/proc/{self.inst.master_pid()}"):
+            self.inst.start()
+        self.inst.postern("flush")
+        box = maildir_of("ptbob")
+        wait_for(lambda: accepted <= set(delivered_subjects(box)), 120, 0.5)
+        got = delivered_subjects(box)
+        missing = accepted - set(got)
+        dups = len(got) - len(set(got))
+        print(f"\n  accepted {len(accepted)}, delivered {len(set(got))}, "
+              f"duplicates {dups}, client errors {len(errors)}")
+        self.assertFalse(missing, f"{len(missing)} accepted messages lost: "
+                         f"{sorted(missing)[:5]}")
+        self.assertGreater(len(accepted), count // 2)
+        return got
+
+    def test_kill_daemons_under_load(self):
+        def disrupt(threads):
+            rnd = random.Random(7)
+            end = time.time() + 60
+            while any(t.is_alive() for t in threads) and time.time() < end:
+                time.sleep(rnd.uniform(0.2, 0.8))
+                name = rnd.choice(["smtpd", "cleanup", "qmgr", "local"])
+                pids = self.inst.daemon_pids(name)
+                if pids:
+                    try:
+                        os.kill(rnd.choice(pids), 9)
+                    except ProcessLookupError:
+                        pass
+        self.run_load_with(disrupt)
+
+    def test_kill_master_under_load(self):
+        def disrupt(threads):
+            time.sleep(1.0)
+            pid = self.inst.master_pid()
+            os.kill(pid, 9)
+            # Children of a killed master finish what they hold; kill them
+            # too, as a crash of the whole box would.
+            time.sleep(0.5)
+            for name in ("smtpd", "cleanup", "qmgr", "local", "pickup", "virtual"):
+                for p in self.inst.daemon_pids(name):
+                    try:
+                        os.kill(p, 9)
+                    except ProcessLookupError:
+                        pass
+            time.sleep(0.5)
+            self.inst.start()
+        self.run_load_with(disrupt, count=300)
+
+    def test_reload_under_load(self):
+        def disrupt(threads):
+            for _ in range(5):
+                time.sleep(0.5)
+                self.inst.postern("reload", check=True)
+        self.run_load_with(disrupt, count=300)
+
+    def test_crashed_daemon_restarted(self):
+        qmgr = wait_for(lambda: self.inst.daemon_pids("qmgr"), 10)
+        self.assertTrue(qmgr)
+        os.kill(qmgr[0], 9)
+        new = wait_for(lambda: [p for p in self.inst.daemon_pids("qmgr")
+                                if p != qmgr[0]], 15)
+        self.assertTrue(new, "qmgr was not restarted")
+        self.assertRegex(self.inst.logtext(), r"qmgr.*(killed by signal 9|signal 9)")
+
+
+if __name__ == "__main__":
+    unittest.main()
