@@ -33,9 +33,17 @@ void map_close(struct map **m_r);
  * miss. */
 int map_lookup(struct map *m, const char *key, char **value_r);
 const char *map_spec(const struct map *m);
+/* true when the file of any open table was replaced (renamed over) and
+ * the new version could not be opened on the fly, typically because the
+ * process is chrooted. The server skeleton then exits after the current
+ * session so that the master starts a process that opens the new file. */
+bool maps_changed(void);
 
 /* A list of tables as in "alias_maps = lmdb:/etc/aliases, inline:{...}":
- * the first table that has the key answers. */
+ * specs separated by commas or whitespace ({...} kept whole; NULL or ""
+ * is an empty list). The first table that has the key answers; -1 from
+ * any table (before one answers) is returned as -1. A NULL list finds
+ * nothing. */
 struct maplist;
 struct maplist *maplist_open(const char *specs, char **error_r);
 void maplist_close(struct maplist **l_r);

@@ -1,0 +1,244 @@
+/*
+ * maildir.c - the Maildir writer local and virtual share (see maildir.h).
+ *
+ * Steps, each of which a crash may interrupt without losing or doubling
+ * a message the queue still holds:
+ *   1. create PATH/{tmp,new,cur} (0700, and missing parents) as needed;
+ *   2. create tmp/UNIQUE exclusively, write the prepended headers and the
+ *      queue file's content, fsync, close (NFS reports quota at close);
+ *   3. link() tmp/UNIQUE to new/UNIQUE, unlink the tmp name (rename()
+ *      when the file system has no hard links), fsync new/.
+ * Only after this returns 0 may the caller mark the recipient done. A
+ * crash before step 3 leaves a file in tmp/, which Maildir readers clean
+ * up after 36 hours.
+ *
+ * UNIQUE is "SECONDS.M<usec>P<pid>Q<counter>.<hostname>" as Dovecot and
+ * the Maildir description suggest; "/" and ":" in the host name are
+ * written as \057 and \072.
+ *
+ * Errors: a full disk, quota or I/O error is temporary (the queue
+ * retries); a path that runs through a non-directory, a permission
+ * problem, a name too long or a symlink loop is permanent (retrying
+ * cannot help until an admin acts, and Postfix bounces these too). When
+ * unsure: temporary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "io.h"
+#include "maildir.h"
+#include "mem.h"
+
+#define MAILDIR_NAME_TRIES	5
+
+static unsigned long maildir_counter;
+
+static bool
+maildir_temporary(int error)
+{
+	switch (error) {
+	case ENOTDIR:
+	case EACCES:
+	case EPERM:
+	case ELOOP:
+	case ENAMETOOLONG:
+		return false;
+	default:
+		return true;	/* ENOSPC, EDQUOT, EIO, and the unknown */
+	}
+}
+
+static int
+maildir_fail(const char *what, const char *path, char **error_r,
+    bool *temporary_r)
+{
+	int saved = errno;
+
+	*error_r = xasprintf("%s %s: %s", what, path, strerror(saved));
+	*temporary_r = maildir_temporary(saved);
+	errno = saved;
+	return -1;
+}
+
+/* The host name with "/" and ":" escaped, into out. */
+static void
+maildir_hostname(struct buf *out)
+{
+	char host[256];
+	const char *p;
+
+	if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	for (p = host; *p != '\0'; p++) {
+		if (*p == '/')
+			(void)buf_add_str(out, "\\057");
+		else if (*p == ':')
+			(void)buf_add_str(out, "\\072");
+		else
+			(void)buf_add_char(out, *p);
+	}
+}
+
+static char *
+maildir_unique(void)
+{
+	struct timeval tv;
+	struct buf name;
+	char *unique;
+
+	gettimeofday(&tv, NULL);
+	buf_init(&name, 1024);
+	(void)buf_printf(&name, "%lld.M%ldP%ldQ%lu.", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (long)getpid(), ++maildir_counter);
+	maildir_hostname(&name);
+	unique = buf_strdup(&name);
+	buf_release(&name);
+	return unique;
+}
+
+static int
+maildir_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc, saved;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+static int
+maildir_make(const char *base, char **error_r, bool *temporary_r)
+{
+	static const char *const subdirs[] = { "tmp", "new", "cur" };
+	struct stat st;
+	size_t i;
+
+	if (io_mkdirs(base, 0700) < 0)
+		return maildir_fail("cannot create Maildir", base, error_r,
+		    temporary_r);
+	for (i = 0; i < 3; i++) {
+		char *dir = xasprintf("%s/%s", base, subdirs[i]);
+		int rc = mkdir(dir, 0700);
+
+		if (rc < 0 && errno == EEXIST) {
+			rc = stat(dir, &st);
+			if (rc == 0 && !S_ISDIR(st.st_mode)) {
+				errno = ENOTDIR;
+				rc = -1;
+			}
+		}
+		if (rc < 0) {
+			maildir_fail("cannot create Maildir directory", dir,
+			    error_r, temporary_r);
+			xfree(&dir);
+			return -1;
+		}
+		xfree(&dir);
+	}
+	return 0;
+}
+
+int
+maildir_deliver(const char *path, const char *prepend,
+    struct queue_file *q, char **error_r, bool *temporary_r)
+{
+	char *base, *unique = NULL, *tmp = NULL, *new_path = NULL, *new_dir;
+	size_t len = strlen(path);
+	int fd = -1, tries, rc = -1;
+	bool created = false;	/* tmp is ours to remove on failure */
+
+	*error_r = NULL;
+	*temporary_r = true;
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len == 0) {
+		*error_r = xstrdup("empty Maildir path");
+		*temporary_r = false;
+		return -1;
+	}
+	base = xstrndup(path, len);
+	new_dir = xasprintf("%s/new", base);
+	if (maildir_make(base, error_r, temporary_r) < 0)
+		goto done;
+
+	for (tries = 0; fd < 0 && tries < MAILDIR_NAME_TRIES; tries++) {
+		xfree(&unique);
+		xfree(&tmp);
+		unique = maildir_unique();
+		tmp = xasprintf("%s/tmp/%s", base, unique);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			maildir_fail("cannot create", tmp, error_r,
+			    temporary_r);
+			goto done;
+		}
+	}
+	if (fd < 0) {
+		maildir_fail("cannot create", tmp, error_r, temporary_r);
+		goto done;
+	}
+	created = true;
+	if ((prepend != NULL &&
+	    io_write_all(fd, prepend, strlen(prepend)) < 0) ||
+	    queue_copy_content(q, fd) < 0 || fsync(fd) < 0) {
+		maildir_fail("cannot write", tmp, error_r, temporary_r);
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		maildir_fail("cannot write", tmp, error_r, temporary_r);
+		goto done;
+	}
+	fd = -1;
+
+	new_path = xasprintf("%s/%s", new_dir, unique);
+	if (link(tmp, new_path) == 0) {
+		(void)unlink(tmp);
+	} else if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
+	    errno == EMLINK) {
+		/* No hard links here (some FUSE and DOS file systems). */
+		if (rename(tmp, new_path) < 0) {
+			maildir_fail("cannot move message to", new_path,
+			    error_r, temporary_r);
+			goto done;
+		}
+	} else {
+		maildir_fail("cannot move message to", new_path, error_r,
+		    temporary_r);
+		goto done;
+	}
+	created = false;	/* delivered: nothing to clean up */
+	if (maildir_fsync_dir(new_dir) < 0) {
+		/* The message is in new/ but may not survive a crash: the
+		 * queue retries and the user may see it twice, which beats
+		 * losing it. */
+		maildir_fail("cannot fsync", new_dir, error_r, temporary_r);
+		*temporary_r = true;
+		goto done;
+	}
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		(void)unlink(tmp);
+	xfree(&tmp);
+	xfree(&new_path);
+	xfree(&unique);
+	xfree(&new_dir);
+	xfree(&base);
+	return rc;
+}
