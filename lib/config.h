@@ -66,4 +66,45 @@ bool config_next_set(size_t *iter, const char **name_r, const char **raw_r);
 /* true when postern knows the parameter. */
 bool config_known(const char *name);
 
+/* Like config_load() but from memory: text of len bytes named file in
+ * errors (fuzzing, tests). The configuration directory is unchanged. */
+int config_load_text(const char *text, size_t len, const char *file);
+/* Note the $names a value uses (postern check passes master.cf -o values)
+ * so a user-defined parameter used only there is not reported unknown. A
+ * name that is not in the table is accepted when a value refers to it, as
+ * Postfix does ("mua_client_restrictions = ..." for submission). */
+void config_reference(const char *value);
+
+/* The parameter table (config_params.c), the single source of truth for
+ * names, defaults and types. */
+enum config_type {
+	CONFIG_STRING,
+	CONFIG_INT,		/* decimal, sizes in bytes */
+	CONFIG_TIME,		/* number with an optional unit s m h d w */
+	CONFIG_BOOL,		/* yes/no, true/false, 1/0 */
+	CONFIG_LIST,		/* comma/space separated, {...} one item */
+};
+
+/* Known to Postfix users and accepted, but postern does nothing with it
+ * yet: config_check() logs a warning (never silently ignored). */
+#define CONFIG_NO_EFFECT	0x1
+
+struct config_param {
+	const char *name;
+	const char *default_value;	/* NULL: computed (myhostname, ...) */
+	enum config_type type;
+	char unit;			/* CONFIG_TIME: unit of a bare number */
+	int flags;
+};
+
+/* The table, ended by an entry whose name is NULL. */
+extern const struct config_param config_params[];
+/* The entry for name, or NULL. Per-transport names such as
+ * "smtp_destination_concurrency_limit" resolve to a static entry whose
+ * default refers to the default_ parameter. */
+const struct config_param *config_param(const char *name);
+/* The raw default (postconf -d), computed ones included; "" when unknown.
+ * The string lives until the next config_load(). */
+const char *config_default(const char *name);
+
 #endif

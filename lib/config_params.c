@@ -1,0 +1,328 @@
+/*
+ * config_params.c - every main.cf parameter postern knows.
+ *
+ * One table: name, Postfix default (postconf(5)) unless noted, type, and
+ * for times the unit of a bare number. config.c reads nothing else, so a
+ * name missing here is reported as unknown by `postern check`: add a
+ * parameter here before a module reads it.
+ *
+ * Where postern differs from Postfix:
+ * - disable_vrfy_command = yes (Postfix: no).
+ * - relay_domains is empty (Postfix < 3.0: $mydestination).
+ * - alias_maps/alias_database use lmdb:$config_directory/aliases.
+ * - smtpd_sasl_type = dovecot (postern has no Cyrus SASL).
+ * - directories are postern's (/var/spool/postern, /var/lib/postern).
+ * - smtpd_greet_pause is postern's (Postfix has only postscreen).
+ *
+ * A default of NULL is computed by config.c: myhostname (gethostname(),
+ * plus ".localdomain" without a dot), mydomain (myhostname minus its first
+ * label, else "localdomain"), config_directory (the loaded directory).
+ *
+ * CONFIG_NO_EFFECT marks names a Postfix main.cf commonly sets that
+ * postern accepts but does not act on yet (TLS, SASL, milters, ...): the
+ * check warns instead of failing. Remove the flag when a module reads it.
+ *
+ * Per-transport parameters (TRANSPORT_destination_concurrency_limit, ...)
+ * are not listed one by one: config_param() matches their suffix, as
+ * Postfix creates them for each master.cf service.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "mem.h"
+
+#ifndef POSTERN_LIBEXEC
+#define POSTERN_LIBEXEC "/usr/local/lib/postern"
+#endif
+
+#define S(n, d)		{ n, d, CONFIG_STRING, 0, 0 }
+#define I(n, d)		{ n, d, CONFIG_INT, 0, 0 }
+#define T(n, d, u)	{ n, d, CONFIG_TIME, u, 0 }
+#define B(n, d)		{ n, d, CONFIG_BOOL, 0, 0 }
+#define L(n, d)		{ n, d, CONFIG_LIST, 0, 0 }
+#define LATER(n, d, t)	{ n, d, t, 's', CONFIG_NO_EFFECT }
+
+const struct config_param config_params[] = {
+	/* Names and addresses. */
+	S("myhostname", NULL),
+	S("mydomain", NULL),
+	S("myorigin", "$myhostname"),
+	L("mydestination", "$myhostname, localhost.$mydomain, localhost"),
+	L("mynetworks", "127.0.0.0/8 [::1]/128"),
+	LATER("mynetworks_style", "host", CONFIG_STRING),
+	L("inet_interfaces", "all"),
+	L("inet_protocols", "all"),
+	L("relay_domains", ""),
+	S("relayhost", ""),
+	B("append_dot_mydomain", "no"),
+	S("mail_name", "postern"),
+	S("smtpd_banner", "$myhostname ESMTP $mail_name"),
+	S("double_bounce_sender", "double-bounce"),
+	S("empty_address_recipient", "MAILER-DAEMON"),
+	B("smtputf8_enable", "yes"),
+	S("compatibility_level", "0"),	/* accepted, no meaning in postern */
+	/* Set by the server skeleton for each process, as Postfix does, so
+	 * master.cf can say "-o syslog_name=postern/$service_name". */
+	S("service_name", ""),
+	S("process_name", ""),
+
+	/* Directories, users, processes. */
+	S("config_directory", NULL),
+	S("queue_directory", "/var/spool/postern"),
+	S("daemon_directory", POSTERN_LIBEXEC),
+	S("command_directory", "/usr/sbin"),
+	S("data_directory", "/var/lib/postern"),
+	S("process_id_directory", "pid"),
+	S("mail_owner", "postern"),
+	S("default_privs", "nobody"),
+	S("setgid_group", "postdrop"),
+	S("sendmail_path", "/usr/sbin/sendmail"),
+	S("newaliases_path", "/usr/bin/newaliases"),
+	S("mailq_path", "/usr/bin/mailq"),
+	S("manpage_directory", "/usr/local/share/man"),
+	S("sample_directory", "/etc/postern"),
+	S("readme_directory", "no"),
+	S("html_directory", "no"),
+	S("maillog_file", ""),
+	S("syslog_name", "postern"),
+	S("syslog_facility", "mail"),
+	L("import_environment", "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ "
+	    "LANG=C"),
+	L("export_environment", "TZ MAIL_CONFIG LANG"),
+	I("max_use", "100"),
+	T("max_idle", "100s", 's'),
+	I("default_process_limit", "100"),
+	T("ipc_timeout", "3600s", 's'),
+	T("daemon_timeout", "18000s", 's'),
+	T("service_throttle_time", "60s", 's'),
+	T("command_time_limit", "1000s", 's'),
+	T("in_flow_delay", "1s", 's'),
+	L("authorized_submit_users", "static:anyone"),
+	L("authorized_mailq_users", "static:anyone"),
+	L("authorized_flush_users", "static:anyone"),
+	S("default_database_type", "lmdb"),
+	I("lmdb_map_size", "16777216"),
+
+	/* Queue and scheduling. */
+	T("minimal_backoff_time", "300s", 's'),
+	T("maximal_backoff_time", "4000s", 's'),
+	T("maximal_queue_lifetime", "5d", 'd'),
+	T("bounce_queue_lifetime", "5d", 'd'),
+	T("queue_run_delay", "300s", 's'),
+	T("delay_warning_time", "0h", 'h'),
+	I("queue_minfree", "0"),
+	I("qmgr_message_active_limit", "20000"),
+	I("qmgr_message_recipient_limit", "20000"),
+	I("default_destination_concurrency_limit", "20"),
+	I("initial_destination_concurrency", "5"),
+	I("default_destination_recipient_limit", "50"),
+	T("default_destination_rate_delay", "0s", 's'),
+	I("local_destination_concurrency_limit", "2"),
+	I("local_destination_recipient_limit", "1"),
+	L("transport_maps", ""),
+	S("local_transport", "local"),	/* Postfix: local:$myhostname */
+	S("virtual_transport", "virtual"),
+	S("default_transport", "smtp"),
+	S("relay_transport", "relay"),
+	LATER("content_filter", "", CONFIG_STRING),
+	LATER("receive_override_options", "", CONFIG_LIST),
+
+	/* Notices and bounces. */
+	L("notify_classes", "resource, software"),
+	S("2bounce_notice_recipient", "postmaster"),
+	S("bounce_notice_recipient", "postmaster"),
+	S("delay_notice_recipient", "postmaster"),
+	S("error_notice_recipient", "postmaster"),
+
+	/* Message limits and content. */
+	I("message_size_limit", "10240000"),
+	I("header_size_limit", "102400"),
+	I("hopcount_limit", "100"),
+	I("line_length_limit", "2048"),
+	L("header_checks", ""),
+	L("body_checks", ""),
+	L("always_bcc", ""),
+	LATER("sender_canonical_maps", "", CONFIG_LIST),
+	LATER("recipient_canonical_maps", "", CONFIG_LIST),
+	LATER("canonical_maps", "", CONFIG_LIST),
+	LATER("masquerade_domains", "", CONFIG_LIST),
+
+	/* Local delivery and aliases. */
+	L("alias_maps", "lmdb:$config_directory/aliases"),
+	L("alias_database", "lmdb:$config_directory/aliases"),
+	S("home_mailbox", "Maildir/"),
+	S("mail_spool_directory", "/var/mail"),
+	S("recipient_delimiter", "+"),
+	L("propagate_unmatched_extensions", "canonical, virtual"),
+	L("allow_mail_to_commands", "alias, forward"),
+	L("allow_mail_to_files", "alias, forward"),
+	L("forward_path", "$home/.forward"),
+	L("local_recipient_maps", "unix:passwd.byname $alias_maps"),
+	S("mailbox_command", ""),
+	S("mailbox_transport", ""),
+	S("fallback_transport", ""),
+	S("luser_relay", ""),
+	I("mailbox_size_limit", "51200000"),
+	B("biff", "no"),
+	B("expand_owner_alias", "no"),
+	B("owner_request_special", "yes"),
+	L("prepend_delivered_header", "command, file, forward"),
+	S("local_command_shell", ""),
+
+	/* Virtual domains. */
+	L("virtual_mailbox_domains", "$virtual_mailbox_maps"),
+	L("virtual_mailbox_maps", ""),
+	S("virtual_mailbox_base", ""),
+	L("virtual_uid_maps", ""),
+	L("virtual_gid_maps", ""),
+	I("virtual_minimum_uid", "100"),
+	I("virtual_mailbox_limit", "51200000"),
+	L("virtual_alias_maps", "$virtual_maps"),
+	L("virtual_maps", ""),		/* Postfix's old name */
+	L("virtual_alias_domains", "$virtual_alias_maps"),
+	I("virtual_alias_recursion_limit", "1000"),
+	I("virtual_alias_expansion_limit", "1000"),
+
+	/* SMTP server. */
+	I("smtpd_recipient_limit", "1000"),
+	I("smtpd_recipient_overshoot_limit", "1000"),
+	T("smtpd_timeout", "300s", 's'),
+	I("smtpd_hard_error_limit", "20"),
+	I("smtpd_soft_error_limit", "10"),
+	T("smtpd_error_sleep_time", "1s", 's'),
+	I("smtpd_junk_command_limit", "100"),
+	T("smtpd_greet_pause", "0s", 's'),
+	B("smtpd_helo_required", "no"),
+	L("smtpd_client_restrictions", ""),
+	L("smtpd_helo_restrictions", ""),
+	L("smtpd_sender_restrictions", ""),
+	L("smtpd_relay_restrictions", "permit_mynetworks, "
+	    "permit_sasl_authenticated, defer_unauth_destination"),
+	L("smtpd_recipient_restrictions", ""),
+	L("smtpd_data_restrictions", ""),
+	L("smtpd_end_of_data_restrictions", ""),
+	B("strict_rfc821_envelopes", "no"),
+	B("disable_vrfy_command", "yes"),
+	I("smtpd_client_connection_count_limit", "50"),
+	B("smtpd_delay_reject", "yes"),
+	B("smtpd_reject_unlisted_recipient", "yes"),
+	B("smtpd_reject_unlisted_sender", "no"),
+	I("unknown_local_recipient_reject_code", "550"),
+	L("smtpd_discard_ehlo_keywords", ""),
+	LATER("relay_recipient_maps", "", CONFIG_LIST),
+	LATER("smtpd_sender_login_maps", "", CONFIG_LIST),
+
+	/* SASL, TLS, milters: not yet implemented. */
+	B("smtpd_sasl_auth_enable", "no"),
+	LATER("smtpd_sasl_type", "dovecot", CONFIG_STRING),
+	LATER("smtpd_sasl_path", "smtpd", CONFIG_STRING),
+	LATER("smtpd_sasl_security_options", "noanonymous", CONFIG_LIST),
+	LATER("broken_sasl_auth_clients", "no", CONFIG_BOOL),
+	LATER("smtpd_tls_security_level", "", CONFIG_STRING),
+	LATER("smtpd_tls_cert_file", "", CONFIG_STRING),
+	LATER("smtpd_tls_key_file", "", CONFIG_STRING),
+	LATER("smtpd_tls_chain_files", "", CONFIG_LIST),
+	LATER("smtpd_tls_auth_only", "no", CONFIG_BOOL),
+	LATER("smtpd_tls_loglevel", "0", CONFIG_INT),
+	LATER("smtpd_tls_received_header", "no", CONFIG_BOOL),
+	LATER("smtpd_tls_session_cache_database", "", CONFIG_STRING),
+	LATER("smtp_tls_security_level", "", CONFIG_STRING),
+	LATER("smtp_tls_CApath", "", CONFIG_STRING),
+	LATER("smtp_tls_CAfile", "", CONFIG_STRING),
+	LATER("smtp_tls_loglevel", "0", CONFIG_INT),
+	LATER("smtp_tls_session_cache_database", "", CONFIG_STRING),
+	LATER("smtp_sasl_auth_enable", "no", CONFIG_BOOL),
+	LATER("smtp_sasl_password_maps", "", CONFIG_LIST),
+	LATER("smtp_sasl_security_options", "noplaintext, noanonymous",
+	    CONFIG_LIST),
+	LATER("smtpd_milters", "", CONFIG_LIST),
+	LATER("non_smtpd_milters", "", CONFIG_LIST),
+	LATER("milter_default_action", "tempfail", CONFIG_STRING),
+	LATER("milter_protocol", "6", CONFIG_INT),
+
+	/* SMTP client: not yet implemented. */
+	LATER("smtp_connect_timeout", "30s", CONFIG_TIME),
+	LATER("smtp_helo_timeout", "300s", CONFIG_TIME),
+	LATER("smtp_helo_name", "$myhostname", CONFIG_STRING),
+	LATER("smtp_bind_address", "", CONFIG_STRING),
+	LATER("smtp_bind_address6", "", CONFIG_STRING),
+
+	{ NULL, NULL, CONFIG_STRING, 0, 0 },
+};
+
+/* Postfix's per-transport parameters: TRANSPORT + suffix. */
+static const struct config_param transport_params[] = {
+	I("*_destination_concurrency_limit",
+	    "$default_destination_concurrency_limit"),
+	I("*_destination_recipient_limit",
+	    "$default_destination_recipient_limit"),
+	I("*_initial_destination_concurrency",
+	    "$initial_destination_concurrency"),
+	T("*_destination_rate_delay", "$default_destination_rate_delay", 's'),
+	T("*_time_limit", "$command_time_limit", 's'),
+};
+
+static const struct config_param **sorted;
+static size_t sorted_count;
+
+static int
+param_compare(const void *a, const void *b)
+{
+	const struct config_param *const *pa = a, *const *pb = b;
+
+	return strcmp((*pa)->name, (*pb)->name);
+}
+
+static void
+sort_table(void)
+{
+	size_t i;
+
+	for (sorted_count = 0; config_params[sorted_count].name != NULL;
+	    sorted_count++)
+		;
+	sorted = xcalloc(sorted_count, sizeof(*sorted));
+	for (i = 0; i < sorted_count; i++)
+		sorted[i] = &config_params[i];
+	qsort(sorted, sorted_count, sizeof(*sorted), param_compare);
+}
+
+static bool
+transport_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!(name[i] >= 'a' && name[i] <= 'z') &&
+		    !(name[i] >= '0' && name[i] <= '9') && name[i] != '_')
+			return false;
+	return true;
+}
+
+const struct config_param *
+config_param(const char *name)
+{
+	struct config_param key = { .name = name };
+	const struct config_param *keyp = &key, **found;
+	size_t i, len, suffix_len;
+
+	if (sorted == NULL)
+		sort_table();
+	found = bsearch(&keyp, sorted, sorted_count, sizeof(*sorted),
+	    param_compare);
+	if (found != NULL)
+		return *found;
+	len = strlen(name);
+	for (i = 0; i < sizeof(transport_params) / sizeof(transport_params[0]);
+	    i++) {
+		suffix_len = strlen(transport_params[i].name + 1);
+		if (len > suffix_len && strcmp(name + len - suffix_len,
+		    transport_params[i].name + 1) == 0 &&
+		    transport_name_ok(name, len - suffix_len))
+			return &transport_params[i];
+	}
+	return NULL;
+}
