@@ -1,0 +1,278 @@
+/*
+ * server_test.c - the daemon skeleton, run in child processes the way the
+ * master runs it: a Unix listening socket on SERVER_LISTEN_FD, a status
+ * pipe on SERVER_STATUS_FD, a private config directory. No network.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "io.h"
+#include "mem.h"
+#include "server.h"
+#include "testing.h"
+
+static char test_dir[] = "/tmp/server_test.XXXXXX";
+
+static void
+echo_service(int fd)
+{
+	(void)io_write_all(fd, "ok\n", 3);
+}
+
+static void
+event_read(int fd, int events, void *ctx)
+{
+	char b[64];
+	ssize_t n = read(fd, b, sizeof(b));
+
+	(void)events;
+	if (n > 0 || (n < 0 && errno == EAGAIN))
+		return;
+	event_del(ctx, fd);
+	close(fd);
+	server_session_done();
+}
+
+static void
+event_session(struct event_loop *loop, int fd)
+{
+	(void)io_write_all(fd, "ok\n", 3);
+	event_add(loop, fd, EVENT_READ, event_read, loop);
+}
+
+static void
+write_config(const char *extra)
+{
+	char *path = xasprintf("%s/main.cf", test_dir);
+	char *text = xasprintf("queue_directory = %s\nmail_owner = root\n%s",
+	    test_dir, extra);
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+	xfree(&text);
+	xfree(&path);
+}
+
+struct child {
+	pid_t pid;
+	int status_fd;		/* read end */
+	char *socket_path;
+};
+
+/* Start a server like the master does. */
+static struct child
+start(const struct server_def *def)
+{
+	struct child c = { 0 };
+	int listen_fd, pipe_fd[2];
+	char *argv[] = { (char *)def->name, "-c", test_dir, NULL };
+
+	c.socket_path = xasprintf("%s/sock", test_dir);
+	listen_fd = io_unix_listen(c.socket_path, 0600, 16);
+	CHECK(listen_fd >= 0);
+	CHECK(pipe(pipe_fd) == 0);
+	c.pid = fork();
+	if (c.pid == 0) {
+		int l = fcntl(listen_fd, F_DUPFD, 10);
+		int s = fcntl(pipe_fd[1], F_DUPFD, 10);
+
+		dup2(l, SERVER_LISTEN_FD);
+		dup2(s, SERVER_STATUS_FD);
+		for (int fd = SERVER_STATUS_FD + 1; fd < 64; fd++)
+			close(fd);
+		server_main(3, argv, def);
+		_exit(99);
+	}
+	close(listen_fd);
+	close(pipe_fd[1]);
+	c.status_fd = pipe_fd[0];
+	return c;
+}
+
+static int
+talk(struct child *c, bool close_now)
+{
+	char b[8] = { 0 };
+	int fd = io_unix_connect(c->socket_path);
+
+	if (fd < 0)
+		return -1;
+	if (io_wait(fd, POLLIN, io_now_ms() + 5000) < 0 ||
+	    read(fd, b, sizeof(b) - 1) != 3 || strcmp(b, "ok\n") != 0) {
+		close(fd);
+		return -1;
+	}
+	if (close_now) {
+		close(fd);
+		return 0;
+	}
+	return fd;
+}
+
+/* The next status byte from the child, or 0 on timeout. */
+static char
+status_next(struct child *c, int timeout_ms)
+{
+	char msg[1 + sizeof(pid_t)];
+	pid_t pid;
+
+	if (io_wait(c->status_fd, POLLIN, io_now_ms() + timeout_ms) < 0 ||
+	    read(c->status_fd, msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+		return 0;
+	memcpy(&pid, msg + 1, sizeof(pid));
+	return pid == c->pid ? msg[0] : '?';
+}
+
+/* Exit status within timeout_ms, or -1 (the child is then killed). */
+static int
+wait_exit(struct child *c, int timeout_ms)
+{
+	int64_t deadline = io_now_ms() + timeout_ms;
+	int status;
+
+	while (io_now_ms() < deadline) {
+		if (waitpid(c->pid, &status, WNOHANG) == c->pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+			    128 + WTERMSIG(status);
+		usleep(20 * 1000);
+	}
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, &status, 0);
+	return -1;
+}
+
+static void
+finish(struct child *c)
+{
+	close(c->status_fd);
+	unlink(c->socket_path);
+	xfree(&c->socket_path);
+}
+
+static void
+test_single_max_use(void)
+{
+	static const struct server_def def = { .name = "single",
+		.service = echo_service };
+	struct child c;
+
+	write_config("max_use = 2\nmax_idle = 100s\n");
+	c = start(&def);
+	CHECK(talk(&c, true) == 0);
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_BUSY);
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_IDLE);
+	CHECK(talk(&c, true) == 0);
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_BUSY);
+	CHECK(wait_exit(&c, 3000) == 0);	/* max_use reached */
+	finish(&c);
+}
+
+static void
+test_single_idle_exit(void)
+{
+	static const struct server_def def = { .name = "single",
+		.service = echo_service };
+	struct child c;
+	int64_t t0;
+
+	write_config("max_idle = 1s\n");
+	t0 = io_now_ms();
+	c = start(&def);
+	CHECK(wait_exit(&c, 4000) == 0);
+	CHECK(io_now_ms() - t0 >= 900);
+	finish(&c);
+}
+
+static void
+test_single_sigterm(void)
+{
+	static const struct server_def def = { .name = "single",
+		.service = echo_service };
+	struct child c;
+
+	write_config("max_idle = 100s\n");
+	c = start(&def);
+	CHECK(talk(&c, true) == 0);	/* it is up and serving */
+	kill(c.pid, SIGTERM);
+	CHECK(wait_exit(&c, 3000) == 0);
+	finish(&c);
+}
+
+static void
+test_event_busy_idle(void)
+{
+	static const struct server_def def = { .name = "event",
+		.event = event_session, .max_sessions = 1 };
+	struct child c;
+	int fd;
+
+	write_config("max_use = 2\nmax_idle = 100s\n");
+	c = start(&def);
+	fd = talk(&c, false);
+	CHECK(fd >= 0);
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_BUSY);
+	close(fd);
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_IDLE);
+	fd = talk(&c, false);
+	CHECK(fd >= 0);
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_BUSY);
+	close(fd);
+	CHECK(wait_exit(&c, 3000) == 0);	/* max_use after it ended */
+	finish(&c);
+}
+
+static void
+test_event_sigterm_drains(void)
+{
+	static const struct server_def def = { .name = "event",
+		.event = event_session };
+	struct child c;
+	int fd;
+
+	write_config("max_idle = 100s\n");
+	c = start(&def);
+	fd = talk(&c, false);
+	CHECK(fd >= 0);
+	kill(c.pid, SIGTERM);
+	/* Still serving its session: no exit while the session lives. */
+	CHECK(waitpid(c.pid, NULL, WNOHANG) == 0);
+	usleep(1500 * 1000);
+	CHECK(waitpid(c.pid, NULL, WNOHANG) == 0);
+	close(fd);
+	CHECK(wait_exit(&c, 3000) == 0);
+	finish(&c);
+}
+
+int
+main(void)
+{
+	char *path;
+
+	if (mkdtemp(test_dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	TEST_RUN(test_single_max_use);
+	TEST_RUN(test_single_idle_exit);
+	TEST_RUN(test_single_sigterm);
+	TEST_RUN(test_event_busy_idle);
+	TEST_RUN(test_event_sigterm_drains);
+	path = xasprintf("%s/main.cf", test_dir);
+	unlink(path);
+	xfree(&path);
+	rmdir(test_dir);
+	return TEST_DONE();
+}
