@@ -43,7 +43,7 @@ EOT
 cat > "$RUN/conf/master.cf" <<EOT
 127.0.0.1:2525 inet n       -       y       -       -       smtpd
 pickup         unix n       -       y       60      1       pickup
-cleanup        unix n       -       y       -       0       cleanup
+cleanup        unix -       -       y       -       0       cleanup
 qmgr           unix n       -       y       300     1       qmgr
 virtual        unix -       n       n       -       -       virtual
 EOT

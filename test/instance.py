@@ -104,7 +104,7 @@ MASTER_CF = """\
 # service      type private unpriv chroot wakeup maxproc command
 {listen}      inet  n       -       y       -       {smtpd_procs} smtpd
 pickup         unix  n       -       y       60      1       pickup
-cleanup        unix  n       -       y       -       0       cleanup
+cleanup        unix  -       -       y       -       0       cleanup
 qmgr           unix  n       -       y       300     1       qmgr
 local          unix  -       n       n       -       -       local
 virtual        unix  -       n       n       -       -       virtual

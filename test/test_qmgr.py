@@ -1,0 +1,535 @@
+"""qmgr against fake delivery agents, in a private queue directory.
+
+No master: qmgr runs standalone (`qmgr -S -c DIR`) with the qmgr/1 socket
+(queue/public/qmgr) on descriptor 3, and Python threads play the delivery
+agents on queue/private/TRANSPORT. Queue files are written here in
+lib/queue.h's format. What a recipient's fake agent answers is chosen by
+its local part: sent-*, bounce-*, defer-*, crash-* (close without a
+reply), hang-* (never answer).
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+BIN = os.environ.get("POSTERN_BIN") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "bin")
+QMGR = os.path.join(BIN, "qmgr")
+QUEUES = ("incoming", "active", "deferred", "hold", "corrupt", "maildrop",
+          "private", "public", "pid", "log")
+
+
+def wait_for(predicate, timeout=15.0, interval=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(interval)
+    return predicate()
+
+
+def encode(value):
+    return "".join(c if 0x20 <= ord(c) < 0x7f and c != "%" else
+                   "%%%02X" % ord(c) for c in value)
+
+
+def parse_record(text):
+    attrs = []
+    for line in text.split("\n"):
+        if not line:
+            continue
+        name, _, value = line.partition("=")
+        attrs.append((name, re.sub(r"%([0-9A-Fa-f]{2})",
+                                   lambda m: chr(int(m.group(1), 16)), value)))
+    return attrs
+
+
+def read_record(sock, timeout=10):
+    sock.settimeout(timeout)
+    data = b""
+    while b"\n\n" not in data and not data.startswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    return parse_record(data.split(b"\n\n", 1)[0].decode())
+
+
+class FakeAgent:
+    """A delivery agent on queue/private/NAME."""
+
+    def __init__(self, queue, name, delay=0.0, backlog=128, accept_delay=0.0):
+        self.name = name
+        self.delay = delay
+        self.path = os.path.join(queue, "private", name)
+        self.requests = []
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+        self.per_rcpt = {}
+        self.max_per_rcpt = 0
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(backlog)
+        self.accept_delay = accept_delay
+        self.stopped = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        time.sleep(self.accept_delay)
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,),
+                             daemon=True).start()
+
+    def handle(self, conn):
+        with conn:
+            req = read_record(conn)
+            if req is None:
+                return
+            rcpts = [v for n, v in req if n == "rcpt"]
+            with self.lock:
+                self.requests.append(req)
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+                for r in rcpts:
+                    self.per_rcpt[r] = self.per_rcpt.get(r, 0) + 1
+                    self.max_per_rcpt = max(self.max_per_rcpt,
+                                            self.per_rcpt[r])
+            try:
+                if self.delay:
+                    time.sleep(self.delay)
+                if any(r.startswith("crash-") for r in rcpts):
+                    return
+                if any(r.startswith("hang-") for r in rcpts):
+                    time.sleep(30)
+                    return
+                out = ["proto=delivery/1"]
+                group = None
+                for n, v in req:
+                    if n == "rcpt":
+                        group = v
+                    elif n == "index" and group is not None:
+                        kind = group.split("-", 1)[0]
+                        status, dsn, reason = {
+                            "bounce": ("bounced", "5.1.1", "unknown user"),
+                            "defer": ("deferred", "4.2.2", "mailbox full"),
+                        }.get(kind, ("sent", "2.0.0", "delivered to maildir"))
+                        out += [f"rcpt={encode(group)}", f"index={v}",
+                                f"status={status}", f"dsn={dsn}",
+                                f"reason={reason}"]
+                conn.sendall(("\n".join(out) + "\n\n").encode())
+            finally:
+                with self.lock:
+                    self.active -= 1
+                    for r in rcpts:
+                        self.per_rcpt[r] -= 1
+
+    def delivered(self):
+        with self.lock:
+            return [v for req in self.requests for n, v in req if n == "rcpt"]
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+class Qmgr:
+    """A queue directory, its main.cf and a standalone qmgr."""
+
+    counter = 0
+
+    def __init__(self, extra=""):
+        self.dir = tempfile.mkdtemp(prefix="qmgr-test-")
+        self.conf = os.path.join(self.dir, "conf")
+        self.queue = os.path.join(self.dir, "queue")
+        self.logfile = os.path.join(self.dir, "qmgr.log")
+        os.makedirs(self.conf)
+        for q in QUEUES:
+            os.makedirs(os.path.join(self.queue, q))
+        params = {
+            "queue_directory": self.queue,
+            "myhostname": "mail.example.test",
+            "mydomain": "example.test",
+            "mydestination": "$myhostname, localhost, example.test",
+            "virtual_mailbox_domains": "virt.test",
+            "mail_owner": "root",
+            "minimal_backoff_time": "2s",
+            "maximal_backoff_time": "4s",
+            "queue_run_delay": "1s",
+            "ipc_timeout": "3s",
+            "maillog_file": self.logfile,
+        }
+        for line in extra.splitlines():
+            name, _, value = line.partition("=")
+            params[name.strip()] = value.strip()
+        with open(os.path.join(self.conf, "main.cf"), "w") as f:
+            f.write("".join(f"{k} = {v}\n" for k, v in params.items()))
+        self.proc = None
+        self.listener = None
+
+    def start(self):
+        path = os.path.join(self.queue, "public", "qmgr")
+        if self.listener is None:
+            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.listener.bind(path)
+            self.listener.listen(16)
+        fd = self.listener.fileno()
+
+        def child():
+            os.dup2(fd, 3)
+        with open(self.logfile + ".err", "a") as err:
+            self.proc = subprocess.Popen(
+                [QMGR, "-S", "-c", self.conf], preexec_fn=child,
+                pass_fds=(3,), stdout=subprocess.DEVNULL, stderr=err)
+        return self
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def cleanup(self):
+        self.stop()
+        if self.listener:
+            self.listener.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        text = ""
+        for p in (self.logfile, self.logfile + ".err"):
+            try:
+                with open(p) as f:
+                    text += f.read()
+            except FileNotFoundError:
+                pass
+        return text
+
+    def files(self, sub):
+        d = os.path.join(self.queue, sub)
+        return sorted(n for n in os.listdir(d) if not n.startswith("."))
+
+    def add(self, sender, rcpts, body="Subject: t\n\nhello\n", sub="incoming",
+            done=(), arrival=None):
+        Qmgr.counter += 1
+        now = time.time()
+        qid = "%09X%05X%X" % (int(now), Qmgr.counter, os.getpid())
+        lines = ["proto=queue/1", f"qid={qid}",
+                 f"arrival={int(arrival or now)}", f"sender={encode(sender)}"]
+        for i, r in enumerate(rcpts):
+            lines.append(("done" if i in done else "rcpt") + "=" + encode(r))
+        content = body.encode()
+        data = ("\n".join(lines) + "\n\n").encode()
+        data += b"%d\n" % len(content) + content + b"0\n"
+        data += b"end=%d\n\n" % len(content)
+        tmp = os.path.join(self.queue, sub, "." + qid)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, os.path.join(self.queue, sub, qid))
+        return qid
+
+    def request(self, request, **attrs):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with s:
+            s.connect(os.path.join(self.queue, "public", "qmgr"))
+            text = f"proto=qmgr/1\nrequest={request}\n"
+            text += "".join(f"{k}={v}\n" for k, v in attrs.items())
+            s.sendall((text + "\n").encode())
+            return dict(read_record(s))
+
+    def queue_text(self, sub, qid):
+        with open(os.path.join(self.queue, sub, qid), "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+@unittest.skipUnless(os.access(QMGR, os.X_OK), "qmgr not built")
+class QmgrTest(unittest.TestCase):
+    def setUp(self):
+        self.q = None
+        self.agents = []
+
+    def tearDown(self):
+        for a in self.agents:
+            a.close()
+        if self.q:
+            self.q.stop()
+            log = self.q.log()
+            if self._outcome_failed():
+                print(log[-4000:])
+            self.q.cleanup()
+            # a sanitizer build reports on stderr
+            self.assertNotIn("AddressSanitizer", log)
+            self.assertNotIn("runtime error:", log)
+
+    def _outcome_failed(self):
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        return bool(result and (result.failures or result.errors))
+
+    def qmgr(self, extra=""):
+        self.q = Qmgr(extra)
+        return self.q
+
+    def agent(self, name, delay=0.0, **kw):
+        a = FakeAgent(self.q.queue, name, delay, **kw)
+        self.agents.append(a)
+        return a
+
+    def test_delivered_and_removed(self):
+        q = self.qmgr()
+        local = self.agent("local")
+        virtual = self.agent("virtual")
+        qid = q.add("sender@example.org", ["sent-a@example.test",
+                                           "sent-b@localhost", "root",
+                                           "sent-v@virt.test"])
+        q.start()
+        self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
+                        q.log())
+        log = q.log()
+        self.assertIn(f"{qid}: from=<sender@example.org>, size=18, nrcpt=4 "
+                      "(queue active)", log)
+        for r, relay in (("sent-a@example.test", "local"),
+                         ("root", "local"), ("sent-v@virt.test", "virtual")):
+            self.assertRegex(log, re.escape(f"{qid}: to=<{r}>, relay={relay}"
+                                            ", delay=") +
+                             r"[0-9.]+, dsn=2\.0\.0, status=sent "
+                             r"\(delivered to maildir\)")
+        self.assertEqual(sorted(local.delivered()),
+                         ["root", "sent-a@example.test", "sent-b@localhost"])
+        self.assertEqual(virtual.delivered(), ["sent-v@virt.test"])
+        # local: one recipient per request; the request names the file
+        for req in local.requests:
+            d = dict(req)
+            self.assertEqual(d["proto"], "delivery/1")
+            self.assertEqual(d["queue_file"], f"active/{qid}")
+            self.assertEqual(d["sender"], "sender@example.org")
+            self.assertEqual([n for n, _ in req].count("rcpt"), 1)
+        self.assertEqual(dict(virtual.requests[0])["index"], "3")
+        self.assertEqual(dict(virtual.requests[0])["nexthop"], "virt.test")
+        for sub in ("incoming", "active", "deferred", "log"):
+            self.assertEqual(q.files(sub), [])
+
+    def test_deferred_bounced_then_flushed(self):
+        q = self.qmgr("minimal_backoff_time = 300s\n"
+                      "maximal_backoff_time = 600s\n")
+        local = self.agent("local")
+        qid = q.add("", ["sent-a@example.test", "defer-b@example.test",
+                         "bounce-c@example.test", "x@remote.test"])
+        q.start()
+        self.assertTrue(wait_for(lambda: q.files("deferred") == [qid]),
+                        q.log())
+        log = q.log()
+        self.assertIn(f"{qid}: to=<defer-b@example.test>, relay=local", log)
+        self.assertRegex(log, r"dsn=4\.2\.2, status=deferred \(mailbox full\)")
+        self.assertRegex(log, r"to=<bounce-c@example.test>, .*dsn=5\.1\.1, "
+                         r"status=bounced \(unknown user\)")
+        self.assertRegex(log, r"to=<x@remote.test>, relay=none, .*dsn=4\.4\.1,"
+                         r" status=deferred \(outbound delivery is not "
+                         r"available yet \(no smtp transport configured\)\)")
+        # the next attempt is the file's mtime: now + minimal_backoff_time
+        mtime = os.stat(os.path.join(q.queue, "deferred", qid)).st_mtime
+        self.assertAlmostEqual(mtime, time.time() + 300, delta=10)
+        text = q.queue_text("deferred", qid)
+        self.assertIn("done=sent-a@example.test", text)
+        self.assertIn("done=bounce-c@example.test", text)
+        self.assertIn("rcpt=defer-b@example.test", text)
+        with open(os.path.join(q.queue, "log", qid)) as f:
+            reasons = f.read()
+        self.assertIn("rcpt=defer-b@example.test\nindex=1\nstatus=deferred\n"
+                      "dsn=4.2.2\nreason=mailbox full\n", reasons)
+        self.assertIn("rcpt=x@remote.test\nindex=3\nstatus=deferred\n"
+                      "dsn=4.4.1\n", reasons)
+        self.assertIn("status=bounced", reasons)
+
+        # an smtp agent appears; defer-b now succeeds; flush retries at once
+        smtp = self.agent("smtp")
+        local.close()
+        self.agents.remove(local)
+        os.rename(os.path.join(q.queue, "deferred", qid),
+                  os.path.join(q.queue, "hold", qid))     # edit safely
+        text = q.queue_text("hold", qid).replace("rcpt=defer-b", "rcpt=sent-b")
+        with open(os.path.join(q.queue, "hold", qid), "w") as f:
+            f.write(text)
+        os.utime(os.path.join(q.queue, "hold", qid),
+                 (time.time(), time.time() + 300))
+        os.rename(os.path.join(q.queue, "hold", qid),
+                  os.path.join(q.queue, "deferred", qid))
+        local = self.agent("local")
+        time.sleep(1.5)
+        self.assertEqual(q.files("deferred"), [qid])     # not due yet
+        self.assertEqual(q.request("flush")["status"], "ok")
+        self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
+                        q.log())
+        self.assertEqual(local.delivered(), ["sent-b@example.test"])
+        self.assertEqual(smtp.delivered(), ["x@remote.test"])
+        self.assertEqual(dict(smtp.requests[0])["nexthop"], "remote.test")
+        # the bounce reason stays for the bounce daemon to come
+        with open(os.path.join(q.queue, "log", qid)) as f:
+            reasons = f.read()
+        self.assertIn("rcpt=bounce-c@example.test", reasons)
+        self.assertNotIn("status=deferred", reasons)
+
+    def test_agent_crash_and_timeout_defer(self):
+        q = self.qmgr()
+        self.agent("local")
+        qid = q.add("s@example.org", ["crash-a@example.test",
+                                      "hang-b@example.test",
+                                      "sent-c@example.test"])
+        q.start()
+        self.assertTrue(wait_for(lambda: q.files("deferred") == [qid]),
+                        q.log())
+        log = q.log()
+        self.assertRegex(log, r"to=<crash-a@example.test>, relay=local, "
+                         r".*dsn=4\.3\.0, status=deferred \(delivery agent "
+                         r"local crashed or timed out")
+        self.assertRegex(log, r"to=<hang-b@example.test>, relay=local, "
+                         r".*dsn=4\.3\.0, status=deferred \(delivery agent "
+                         r"local crashed or timed out")
+        self.assertIn("to=<sent-c@example.test>, relay=local", log)
+        text = q.queue_text("deferred", qid)
+        self.assertIn("rcpt=crash-a@example.test", text)
+        self.assertIn("rcpt=hang-b@example.test", text)
+        self.assertIn("done=sent-c@example.test", text)
+        # retried after the back-off (2s here)
+        self.assertTrue(wait_for(lambda: q.log().count(
+            "to=<crash-a@example.test>") >= 2, timeout=20), q.log())
+
+    def test_no_agent_defers(self):
+        q = self.qmgr()
+        qid = q.add("s@example.org", ["a@example.test"])
+        q.start()
+        self.assertTrue(wait_for(lambda: q.files("deferred") == [qid]),
+                        q.log())
+        self.assertRegex(q.log(), r"dsn=4\.3\.0, status=deferred \(mail "
+                         r"transport local is not available")
+
+    def test_expired_bounces(self):
+        q = self.qmgr("maximal_queue_lifetime = 1h\n")
+        self.agent("local")
+        qid = q.add("s@example.org", ["defer-a@example.test",
+                                      "sent-b@example.test"],
+                    arrival=time.time() - 7200)
+        q.start()
+        self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
+                        q.log())
+        self.assertRegex(q.log(), r"to=<defer-a@example.test>, .*dsn=5\.4\.7,"
+                         r" status=bounced \(message expired after 3600 "
+                         r"seconds in the queue: mailbox full\)")
+
+    def test_recovery_after_kill(self):
+        q = self.qmgr()
+        local = self.agent("local")
+        # left in active/ by a crash, one recipient already done
+        qid = q.add("s@example.org", ["sent-a@example.test",
+                                      "sent-b@example.test"],
+                    sub="active", done=(0,))
+        # killed -9 while an agent is busy: nothing is lost
+        q.start()
+        self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
+                        q.log())
+        self.assertEqual(local.delivered(), ["sent-b@example.test"])
+        self.assertIn("recovered 1 message(s) from active/", q.log())
+
+        local.close()
+        self.agents.remove(local)
+        slow = self.agent("local", delay=30)
+        qid2 = q.add("s@example.org", ["sent-c@example.test"])
+        self.assertTrue(wait_for(lambda: slow.delivered() ==
+                                 ["sent-c@example.test"]), q.log())
+        q.kill()
+        self.assertEqual(q.files("active"), [qid2])
+        slow.close()
+        self.agents.remove(slow)
+        fast = self.agent("local")
+        q.start()
+        self.assertTrue(wait_for(lambda: f"{qid2}: removed" in q.log()),
+                        q.log())
+        self.assertEqual(fast.delivered(), ["sent-c@example.test"])
+
+    def test_busy_agent_retried(self):
+        # a full listen backlog refuses non-blocking connects (EAGAIN):
+        # qmgr must retry, not defer
+        q = self.qmgr()
+        local = self.agent("local", backlog=1, accept_delay=2.0)
+        qids = [q.add("s@example.org", [f"sent-{i}@example.test"])
+                for i in range(8)]
+        q.start()
+        self.assertTrue(wait_for(lambda: all(f"{x}: removed" in q.log()
+                                             for x in qids)), q.log())
+        self.assertEqual(len(local.delivered()), 8)
+        self.assertNotIn("status=deferred", q.log())
+
+    def test_corrupt_file_moved(self):
+        q = self.qmgr()
+        self.agent("local")
+        path = os.path.join(q.queue, "incoming", "ABCDEF0123")
+        with open(path, "w") as f:
+            f.write("proto=queue/1\nrcpt=a@example.test\n\n5\nhel")
+        q.start()
+        self.assertTrue(wait_for(lambda: q.files("corrupt") == ["ABCDEF0123"]),
+                        q.log())
+
+    def test_concurrency_limits(self):
+        q = self.qmgr()
+        local = self.agent("local", delay=0.3)
+        virtual = self.agent("virtual", delay=0.3)
+        qids = []
+        for i in range(15):
+            qids.append(q.add("s@example.org", [f"sent-{i}@example.test",
+                                                "sent-same@example.test",
+                                                f"sent-v{i}@virt.test"]))
+        q.start()
+        self.assertTrue(wait_for(lambda: all(f"{x}: removed" in q.log()
+                                             for x in qids), timeout=30),
+                        q.log())
+        self.assertEqual(len(local.delivered()), 30)
+        self.assertLessEqual(local.max_active, 20)
+        self.assertGreater(local.max_active, 2)
+        self.assertLessEqual(local.max_per_rcpt, 2)   # one mailbox
+        # virtual: 50 recipients per request, one destination
+        self.assertEqual(len(virtual.delivered()), 15)
+
+    def test_commands(self):
+        q = self.qmgr()
+        local = self.agent("local")
+        q.start()
+        held = q.add("s@example.org", ["sent-h@example.test"], sub="hold")
+        gone = q.add("s@example.org", ["sent-g@example.test"], sub="hold")
+        self.assertEqual(q.request("wakeup")["status"], "ok")
+        self.assertEqual(q.request("delete", qid=gone)["status"], "ok")
+        self.assertEqual(q.request("delete", qid=gone)["status"], "550")
+        self.assertEqual(q.request("hold", qid="../x")["status"], "501")
+        self.assertEqual(q.request("bogus")["status"], "501")
+        time.sleep(1.5)
+        self.assertEqual(q.files("hold"), [held])
+        self.assertEqual(q.request("release", qid=held)["status"], "ok")
+        self.assertTrue(wait_for(lambda: f"{held}: removed" in q.log()),
+                        q.log())
+        self.assertEqual(local.delivered(), ["sent-h@example.test"])
+
+
+if __name__ == "__main__":
+    unittest.main()
