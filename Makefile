@@ -52,10 +52,18 @@ FUZZ_SRC  = $(wildcard lib/*_fuzz.c $(addsuffix /*_fuzz.c,$(PROGS)))
 
 BINS      = $(addprefix $(B)/bin/,$(PROGS))
 
-.PHONY: all test unit integration run install deps fuzz clean
+.PHONY: all test unit integration run install deps fuzz clean FORCE
 all: $(BINS) $(B)/bin/mailq $(B)/bin/newaliases
 
-$(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard $(dir %)*.h)
+# Compiled-in paths (PREFIX, SYSCONF) and flags are recorded here so that
+# `make install PREFIX=/usr` after a plain `make` rebuilds what they change.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -I$(dir $<) $(CFLAGS) $(WARN) -MMD -c -o $@ $<
 

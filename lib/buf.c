@@ -56,7 +56,8 @@ buf_reserve(struct buf *b, size_t n)
 {
 	size_t want, cap;
 
-	if (n > b->limit || b->len > b->limit - n) {
+	/* The last test keeps room for the NUL: cap + 1 must not wrap. */
+	if (n > b->limit || b->len > b->limit - n || b->len + n == SIZE_MAX) {
 		errno = EMSGSIZE;
 		return -1;
 	}

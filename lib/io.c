@@ -135,10 +135,14 @@ io_write_file_atomic(const char *path, const void *data, size_t len,
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int fd, saved;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* O_NOFOLLOW: never write through a link planted under our name.
+	 * fchmod: the file gets mode exactly, whatever the umask. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
 	if (fd < 0)
 		goto fail;
-	if (io_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || io_write_all(fd, data, len) < 0 ||
+	    fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -276,8 +280,14 @@ fail:
 int
 io_mkdirs(const char *path, mode_t mode)
 {
-	char *copy = xstrdup(path);
+	char *copy;
+	struct stat st;
 
+	if (*path == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	copy = xstrdup(path);
 	for (char *p = copy + 1; ; p++) {
 		if (*p == '/' || *p == '\0') {
 			char saved = *p;
@@ -293,5 +303,12 @@ io_mkdirs(const char *path, mode_t mode)
 		}
 	}
 	xfree(&copy);
+	/* mkdir's EEXIST also covers a file where the directory should be. */
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
 	return 0;
 }

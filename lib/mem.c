@@ -13,7 +13,7 @@
 static void *
 check(void *p, size_t size)
 {
-	if (p == NULL && size != 0)
+	if (p == NULL)
 		log_fatal("out of memory allocating %zu bytes", size);
 	return p;
 }
@@ -27,15 +27,24 @@ xmalloc(size_t size)
 void *
 xcalloc(size_t count, size_t size)
 {
-	return check(calloc(count ? count : 1, size ? size : 1), count * size);
+	void *p = calloc(count ? count : 1, size ? size : 1);
+
+	/* calloc checks count * size for overflow; report any failure. */
+	if (p == NULL)
+		log_fatal("out of memory allocating %zu * %zu bytes", count,
+		    size);
+	return p;
 }
 
 void *
 xreallocarray(void *ptr, size_t count, size_t size)
 {
+	size_t total;
+
 	if (size != 0 && count > SIZE_MAX / size)
 		log_fatal("allocation overflow: %zu * %zu", count, size);
-	return check(realloc(ptr, count * size ? count * size : 1), count * size);
+	total = count * size;
+	return check(realloc(ptr, total != 0 ? total : 1), total);
 }
 
 char *

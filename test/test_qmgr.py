@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -180,7 +179,7 @@ class Qmgr:
             params[name.strip()] = value.strip()
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write("".join(f"{k} = {v}\n" for k, v in params.items()))
-        self.proc = None
+        self.pid = None
         self.listener = None
 
     def start(self):
@@ -190,26 +189,39 @@ class Qmgr:
             self.listener.bind(path)
             self.listener.listen(16)
         fd = self.listener.fileno()
-
-        def child():
-            os.dup2(fd, 3)
-        with open(self.logfile + ".err", "a") as err:
-            self.proc = subprocess.Popen(
-                [QMGR, "-S", "-c", self.conf], preexec_fn=child,
-                pass_fds=(3,), stdout=subprocess.DEVNULL, stderr=err)
+        err = os.open(self.logfile + ".err",
+                      os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            # the listening socket on descriptor 3, as the master does
+            self.pid = os.posix_spawn(QMGR, [QMGR, "-S", "-c", self.conf],
+                                      os.environ, file_actions=[
+                (os.POSIX_SPAWN_DUP2, err, 2),
+                (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, fd, 3),
+            ])
+        finally:
+            os.close(err)
         return self
 
+    def running(self):
+        if self.pid is None:
+            return False
+        pid, _ = os.waitpid(self.pid, os.WNOHANG)
+        if pid == self.pid:
+            self.pid = None
+            return False
+        return True
+
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        if self.running():
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = None
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
+        if self.running():
+            os.kill(self.pid, signal.SIGTERM)
+            if not wait_for(lambda: not self.running(), timeout=10):
                 self.kill()
 
     def cleanup(self):

@@ -1,0 +1,1052 @@
+/*
+ * qmgr_queue.c - the queue manager's scheduler.
+ *
+ * Life of a message (all paths relative to queue_directory, our cwd):
+ *   incoming/QID  --rename-->  active/QID   (log "from=<>, size, nrcpt
+ *                                            (queue active)")
+ *   active/QID: every recipient not marked "done" is resolved to a
+ *   transport and nexthop (qmgr_resolve.c) and grouped into delivery jobs
+ *   of at most $TRANSPORT_destination_recipient_limit recipients; jobs run
+ *   through qmgr_deliver.c. A recipient is marked done in the file
+ *   (queue_mark_done, fdatasync) only after its agent said sent or bounced.
+ *   When no job is left:
+ *     no recipient deferred -> unlink active/QID ("QID: removed")
+ *     some deferred         -> log/QID rewritten (one rec record per
+ *                              recipient: rcpt, index, status, dsn,
+ *                              reason, relay, time), the file's mtime set
+ *                              to the next attempt, rename to deferred/QID
+ *   deferred/QID --rename--> active/QID once its mtime has passed.
+ *
+ * Crash safety: we may be killed -9 at any moment. At start everything in
+ * active/ goes back to incoming/ (as Postfix's qmgr does) and is scheduled
+ * again; recipients already marked done stay done. Duplicates after a
+ * crash are possible, loss is not. Renames are not fsynced: a rename lost
+ * in a crash leaves the file in its earlier queue, which is scheduled too.
+ *
+ * Concurrency (documented choice): each transport runs at most
+ * QMGR_TRANSPORT_LIMIT (20) deliveries at once, lowered by
+ * default_process_limit when that is smaller (the master would not run
+ * more agents anyway). Within a transport each destination runs at most
+ * $TRANSPORT_destination_concurrency_limit (else
+ * default_destination_concurrency_limit). A destination is the nexthop,
+ * except that when a transport's recipient limit is 1 (local: Postfix's
+ * local_destination_recipient_limit = 1) it is the recipient, as in
+ * Postfix: local's limit of 2 then means two deliveries to one mailbox at
+ * once, not two local deliveries in all. Destinations with work and spare
+ * capacity wait in a round-robin list per transport, so scheduling costs
+ * O(1) per started job.
+ *
+ * Bounces: there is no bounce daemon yet. A bounced recipient (the agent
+ * said so, or the message expired) is logged with status=bounced, marked
+ * done, and its record stays in log/QID after the message is removed, for
+ * the bounce daemon to come. XXX nothing sends the notice or cleans these
+ * files yet.
+ *
+ * Recipients whose transport has no socket private/TRANSPORT are deferred
+ * without a connection: for the relay and default classes with "4.4.1
+ * outbound delivery is not available yet", so that adding the smtp agent
+ * to master.cf later needs no change here.
+ *
+ * main.cf parameters read here: qmgr_message_active_limit,
+ * minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime,
+ * bounce_queue_lifetime, queue_run_delay, ipc_timeout (a whole
+ * delivery; connecting to a busy agent gives up after
+ * QMGR_CONNECT_TIMEOUT, Postfix's qmgr_ipc_timeout), default_process_limit,
+ * default_destination_concurrency_limit,
+ * default_destination_recipient_limit,
+ * TRANSPORT_destination_concurrency_limit,
+ * TRANSPORT_destination_recipient_limit; qmgr_resolve.c reads the address
+ * routing parameters.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "config.h"
+#include "io.h"
+#include "log.h"
+#include "mem.h"
+#include "qmgr_backoff.h"
+#include "qmgr_deliver.h"
+#include "qmgr_queue.h"
+#include "qmgr_resolve.h"
+#include "queue.h"
+
+#define QMGR_TRANSPORT_LIMIT	20
+#define QMGR_HASH_SIZE		4096
+#define QMGR_INCOMING_SCAN_MS	1000
+#define QMGR_CONNECT_TIMEOUT	60	/* seconds */
+#define QMGR_LOG_MAX		(4 * 1024 * 1024)	/* one log/QID file */
+#define QMGR_PATH_MAX		(NAME_MAX + 16)	/* "incoming/" + a name */
+
+struct qmgr_job;
+
+struct qmgr_transport {
+	char *name;
+	int active;
+	int limit;
+	int dest_limit;
+	size_t rcpt_limit;
+	struct qmgr_dest *ready_head;	/* work waiting, capacity left */
+	struct qmgr_dest *ready_tail;
+	struct qmgr_transport *next;
+};
+
+struct qmgr_dest {
+	char *key;		/* nexthop, or the recipient (limit 1) */
+	unsigned int hash;
+	struct qmgr_transport *transport;
+	int active;
+	struct qmgr_job *head;	/* waiting jobs */
+	struct qmgr_job *tail;
+	bool ready;		/* on transport->ready list */
+	struct qmgr_dest *ready_next;
+	struct qmgr_dest *hash_next;
+};
+
+struct qmgr_message {
+	char qid[QUEUE_ID_MAX + 1];
+	char path[QMGR_PATH_MAX];	/* "active/QID" */
+	struct queue_file *q;
+	long long arrival;
+	const char *sender;		/* in q->env */
+	size_t jobs;			/* waiting or running */
+	size_t deferred_count;
+	size_t bounced_count;		/* this run and earlier ones */
+	struct buf log;			/* the records of log/QID */
+	bool hold;			/* hold requested */
+	bool delete;			/* qmgr/1 delete: remove when done */
+	struct qmgr_message *prev;
+	struct qmgr_message *next;
+};
+
+struct qmgr_job {
+	struct qmgr_message *msg;
+	struct qmgr_dest *dest;
+	char *nexthop;
+	struct qmgr_deliver_rcpt *rcpts;
+	size_t rcpt_count;
+	size_t rcpt_cap;
+	struct qmgr_job *next;
+};
+
+static struct event_loop *qmgr_loop;
+static struct qmgr_resolver *qmgr_resolver;
+static struct qmgr_transport *qmgr_transports;
+static struct qmgr_dest *qmgr_dest_hash[QMGR_HASH_SIZE];
+static struct qmgr_message *qmgr_messages;
+static size_t qmgr_active_count;
+
+static struct event_timer qmgr_incoming_timer;
+static struct event_timer qmgr_deferred_timer;
+static struct event_timer qmgr_schedule_timer;
+
+/* Configuration, read once by qmgr_queue_init(). */
+static size_t qmgr_active_limit;
+static long long qmgr_min_backoff;
+static long long qmgr_max_backoff;
+static long long qmgr_max_lifetime;
+static long long qmgr_bounce_lifetime;
+static long long qmgr_run_delay;
+static long long qmgr_delivery_timeout;
+static long long qmgr_connect_timeout;
+static int qmgr_transport_limit;
+
+static void qmgr_queue_schedule_soon(void);
+static void qmgr_queue_deferred_at(long long due);
+
+static double
+qmgr_queue_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An integer parameter, or fallback's value when name is not set. */
+static long long
+qmgr_queue_param_int(const char *name, const char *fallback)
+{
+	const char *value = config_get(name);
+	char *end;
+	long long n;
+
+	if (value[0] == '\0')
+		return config_get_int(fallback);
+	errno = 0;
+	n = strtoll(value, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 0) {
+		log_warn("%s: bad number \"%s\", using %s", name, value,
+		    fallback);
+		return config_get_int(fallback);
+	}
+	return n;
+}
+
+static long long
+qmgr_queue_param_time(const char *name, long long fallback)
+{
+	const char *value = config_get(name);
+
+	if (value[0] == '\0')
+		return fallback;
+	return config_get_time(name);
+}
+
+/* Every message in active/ holds its file open: raise the descriptor
+ * limit as far as allowed, and keep the active limit below it with room
+ * for agent connections and qmgr/1 clients. */
+static void
+qmgr_queue_fit_descriptors(void)
+{
+	struct rlimit rl;
+	size_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 10000000)
+		return;
+	room = rl.rlim_cur > 400 ? (size_t)rl.rlim_cur - 300 :
+	    (size_t)rl.rlim_cur / 4;
+	if (room < 1)
+		room = 1;
+	if (qmgr_active_limit > room) {
+		log_info("qmgr_message_active_limit %zu lowered to %zu: only "
+		    "%llu file descriptors", qmgr_active_limit, room,
+		    (unsigned long long)rl.rlim_cur);
+		qmgr_active_limit = room;
+	}
+}
+
+void
+qmgr_queue_init(void)
+{
+	char *error = NULL;
+	long long n;
+
+	qmgr_resolver = qmgr_resolve_open(&error);
+	if (qmgr_resolver == NULL)
+		log_fatal("%s", error);
+	n = qmgr_queue_param_int("qmgr_message_active_limit",
+	    "qmgr_message_active_limit");
+	qmgr_active_limit = n > 0 ? (size_t)n : 20000;
+	qmgr_queue_fit_descriptors();
+	qmgr_min_backoff = qmgr_queue_param_time("minimal_backoff_time", 300);
+	qmgr_max_backoff = qmgr_queue_param_time("maximal_backoff_time", 4000);
+	qmgr_max_lifetime = qmgr_queue_param_time("maximal_queue_lifetime",
+	    5 * 86400);
+	qmgr_bounce_lifetime = qmgr_queue_param_time("bounce_queue_lifetime",
+	    5 * 86400);
+	qmgr_run_delay = qmgr_queue_param_time("queue_run_delay", 300);
+	if (qmgr_run_delay < 1)
+		qmgr_run_delay = 1;
+	qmgr_delivery_timeout = qmgr_queue_param_time("ipc_timeout", 3600);
+	if (qmgr_delivery_timeout < 1)
+		qmgr_delivery_timeout = 3600;
+	/* XXX Postfix's qmgr_ipc_timeout; not in config_params.c yet. */
+	qmgr_connect_timeout = QMGR_CONNECT_TIMEOUT;
+	n = qmgr_queue_param_int("default_process_limit",
+	    "default_process_limit");
+	qmgr_transport_limit = QMGR_TRANSPORT_LIMIT;
+	if (n > 0 && n < qmgr_transport_limit)
+		qmgr_transport_limit = (int)n;
+}
+
+/*
+ * Transports and destinations.
+ */
+
+static struct qmgr_transport *
+qmgr_transport_get(const char *name)
+{
+	struct qmgr_transport *t;
+	char *param;
+	long long n;
+
+	for (t = qmgr_transports; t != NULL; t = t->next)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	t = xcalloc(1, sizeof(*t));
+	t->name = xstrdup(name);
+	t->limit = qmgr_transport_limit;
+	param = xasprintf("%s_destination_concurrency_limit", name);
+	n = qmgr_queue_param_int(param,
+	    "default_destination_concurrency_limit");
+	free(param);
+	t->dest_limit = n > 0 && n < 1000 ? (int)n : 20;
+	param = xasprintf("%s_destination_recipient_limit", name);
+	n = qmgr_queue_param_int(param, "default_destination_recipient_limit");
+	free(param);
+	t->rcpt_limit = n > 0 && n < 100000 ? (size_t)n : 50;
+	t->next = qmgr_transports;
+	qmgr_transports = t;
+	return t;
+}
+
+static unsigned int
+qmgr_dest_hash_of(const struct qmgr_transport *t, const char *key)
+{
+	unsigned int h = 2166136261u;	/* FNV-1a */
+
+	for (const char *p = t->name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ '\n') * 16777619u;
+	for (const char *p = key; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+static struct qmgr_dest *
+qmgr_dest_get(struct qmgr_transport *t, const char *key)
+{
+	unsigned int h = qmgr_dest_hash_of(t, key);
+	struct qmgr_dest **slot = &qmgr_dest_hash[h % QMGR_HASH_SIZE];
+	struct qmgr_dest *d;
+
+	for (d = *slot; d != NULL; d = d->hash_next)
+		if (d->hash == h && d->transport == t &&
+		    strcmp(d->key, key) == 0)
+			return d;
+	d = xcalloc(1, sizeof(*d));
+	d->key = xstrdup(key);
+	d->hash = h;
+	d->transport = t;
+	d->hash_next = *slot;
+	*slot = d;
+	return d;
+}
+
+static void
+qmgr_dest_free_if_idle(struct qmgr_dest *d)
+{
+	struct qmgr_dest **p;
+
+	if (d->active > 0 || d->head != NULL || d->ready)
+		return;
+	for (p = &qmgr_dest_hash[d->hash % QMGR_HASH_SIZE]; *p != d;
+	    p = &(*p)->hash_next)
+		;
+	*p = d->hash_next;
+	free(d->key);
+	free(d);
+}
+
+/* Put d on its transport's ready list when it has work and room. */
+static void
+qmgr_dest_check_ready(struct qmgr_dest *d)
+{
+	struct qmgr_transport *t = d->transport;
+
+	if (d->ready || d->head == NULL || d->active >= t->dest_limit)
+		return;
+	d->ready = true;
+	d->ready_next = NULL;
+	if (t->ready_tail != NULL)
+		t->ready_tail->ready_next = d;
+	else
+		t->ready_head = d;
+	t->ready_tail = d;
+}
+
+/*
+ * Messages and recipients.
+ */
+
+/* Append one log/QID record for recipient i. */
+static void
+qmgr_message_log_record(struct qmgr_message *msg, size_t i,
+    const char *status, const char *dsn, const char *reason,
+    const char *relay)
+{
+	struct rec *r = rec_new();
+
+	rec_put(r, "rcpt", msg->q->rcpts[i].address);
+	rec_put_size(r, "index", i);
+	rec_put(r, "status", status);
+	rec_put(r, "dsn", dsn);
+	rec_put(r, "reason", reason);
+	rec_put(r, "relay", relay);
+	rec_put_int(r, "time", (long long)time(NULL));
+	if (rec_format(r, &msg->log) < 0)
+		log_warn("%s: log/%s is full; reason for <%s> not kept",
+		    msg->qid, msg->qid, msg->q->rcpts[i].address);
+	rec_free(&r);
+}
+
+/* Keep the bounced records of an earlier log/QID (the bounce daemon will
+ * want them); deferred ones are rewritten by this run. */
+static void
+qmgr_message_load_log(struct qmgr_message *msg)
+{
+	char path[QMGR_PATH_MAX];
+	struct buf old;
+	struct rec *r;
+	size_t at = 0;
+	ssize_t used;
+
+	snprintf(path, sizeof(path), "log/%s", msg->qid);
+	buf_init(&old, QMGR_LOG_MAX);
+	if (io_read_file(path, QMGR_LOG_MAX, &old) < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: read %s: %m", msg->qid, path);
+		buf_release(&old);
+		return;
+	}
+	r = rec_new();
+	while (at < old.len &&
+	    (used = rec_parse(r, old.data + at, old.len - at)) > 0) {
+		const char *status = rec_get(r, "status");
+
+		at += (size_t)used;
+		if (status != NULL && strcmp(status, "bounced") == 0 &&
+		    rec_format(r, &msg->log) == 0)
+			msg->bounced_count++;
+	}
+	rec_free(&r);
+	buf_release(&old);
+}
+
+/* The outcome for recipient i: mark, log, record. */
+static void
+qmgr_message_result(struct qmgr_message *msg, size_t i, const char *relay,
+    enum qmgr_deliver_status status, const char *dsn, const char *reason)
+{
+	const char *address = msg->q->rcpts[i].address;
+	double now = qmgr_queue_now();
+	double delay = now - (double)msg->arrival;
+	long long lifetime = msg->sender[0] == '\0' ? qmgr_bounce_lifetime :
+	    qmgr_max_lifetime;
+	char *expired = NULL;
+
+	if (delay < 0)
+		delay = 0;
+	if (status == QMGR_DELIVER_DEFERRED &&
+	    qmgr_backoff_expired(msg->arrival, (long long)now, lifetime)) {
+		/* RFC 3463 X.4.7: delivery time expired. */
+		expired = xasprintf("message expired after %lld seconds in "
+		    "the queue: %s", lifetime, reason);
+		status = QMGR_DELIVER_BOUNCED;
+		dsn = "5.4.7";
+		reason = expired;
+	}
+	switch (status) {
+	case QMGR_DELIVER_SENT:
+	case QMGR_DELIVER_BOUNCED:
+		if (queue_mark_done(msg->q, i) < 0)
+			log_warn("%s: cannot mark <%s> done (it may be "
+			    "delivered again): %m", msg->qid, address);
+		msg->q->rcpts[i].done = true;
+		break;
+	case QMGR_DELIVER_DEFERRED:
+		break;
+	}
+	switch (status) {
+	case QMGR_DELIVER_SENT:
+		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
+		    "status=sent (%s)", msg->qid, address, relay, delay, dsn,
+		    reason);
+		break;
+	case QMGR_DELIVER_BOUNCED:
+		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
+		    "status=bounced (%s)", msg->qid, address, relay, delay, dsn,
+		    reason);
+		qmgr_message_log_record(msg, i, "bounced", dsn, reason, relay);
+		msg->bounced_count++;
+		break;
+	case QMGR_DELIVER_DEFERRED:
+		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
+		    "status=deferred (%s)", msg->qid, address, relay, delay,
+		    dsn, reason);
+		qmgr_message_log_record(msg, i, "deferred", dsn, reason,
+		    relay);
+		msg->deferred_count++;
+		break;
+	}
+	free(expired);
+}
+
+static void
+qmgr_message_free(struct qmgr_message *msg)
+{
+	if (msg->prev != NULL)
+		msg->prev->next = msg->next;
+	else
+		qmgr_messages = msg->next;
+	if (msg->next != NULL)
+		msg->next->prev = msg->prev;
+	queue_close(&msg->q);
+	buf_release(&msg->log);
+	free(msg);
+	if (qmgr_active_count-- == qmgr_active_limit) {
+		/* A slot is free again: look for more work soon, without
+		 * rescanning a large deferred/ for every message. */
+		event_timer_set(qmgr_loop, &qmgr_incoming_timer, 0,
+		    qmgr_incoming_timer.fn, NULL);
+		qmgr_queue_deferred_at((long long)time(NULL) + 1);
+	}
+}
+
+static void
+qmgr_message_write_log(struct qmgr_message *msg)
+{
+	char path[QMGR_PATH_MAX];
+
+	snprintf(path, sizeof(path), "log/%s", msg->qid);
+	if (io_write_file_atomic(path, msg->log.data, msg->log.len,
+	    0600) < 0)
+		log_warn("%s: write %s: %m", msg->qid, path);
+}
+
+static void
+qmgr_message_unlink_log(struct qmgr_message *msg)
+{
+	char path[QMGR_PATH_MAX];
+
+	snprintf(path, sizeof(path), "log/%s", msg->qid);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("%s: unlink %s: %m", msg->qid, path);
+}
+
+/* No job left: remove the file or move it to deferred/ (or hold/). */
+static void
+qmgr_message_finish(struct qmgr_message *msg)
+{
+	char to[QMGR_PATH_MAX];
+
+	if (msg->delete) {
+		qmgr_message_unlink_log(msg);
+		if (unlink(msg->path) < 0 && errno != ENOENT)
+			log_fatal("%s: unlink %s: %m", msg->qid, msg->path);
+		log_info("%s: removed (deleted by request)", msg->qid);
+	} else if (msg->deferred_count > 0) {
+		long long now = (long long)time(NULL);
+		long long due = now + qmgr_backoff_delay(msg->arrival, now,
+		    qmgr_min_backoff, qmgr_max_backoff);
+		struct timespec times[2] = {
+			{ .tv_sec = (time_t)now }, { .tv_sec = (time_t)due },
+		};
+
+		qmgr_message_write_log(msg);
+		/* The mtime is the next attempt (as in Postfix); set before
+		 * the rename, so a crash leaves no deferred file without it
+		 * (a lost mtime only means an early retry). */
+		if (utimensat(AT_FDCWD, msg->path, times, 0) < 0)
+			log_warn("%s: utimensat %s: %m", msg->qid, msg->path);
+		snprintf(to, sizeof(to), "%s/%s",
+		    msg->hold ? "hold" : "deferred", msg->qid);
+		if (rename(msg->path, to) < 0)
+			log_fatal("%s: rename %s %s: %m", msg->qid, msg->path,
+			    to);
+		if (msg->hold)
+			log_info("%s: placed on hold", msg->qid);
+		else
+			qmgr_queue_deferred_at(due);
+	} else {
+		if (msg->bounced_count > 0) {
+			qmgr_message_write_log(msg);
+			log_warn("%s: %zu recipient(s) bounced; no bounce "
+			    "service yet, reasons kept in log/%s", msg->qid,
+			    msg->bounced_count, msg->qid);
+		} else {
+			qmgr_message_unlink_log(msg);
+		}
+		/* XXX Postfix would fsync nothing here either: a lost
+		 * unlink means the file comes back with every recipient
+		 * marked done and is removed again. */
+		if (unlink(msg->path) < 0 && errno != ENOENT)
+			log_fatal("%s: unlink %s: %m", msg->qid, msg->path);
+		log_info("%s: removed", msg->qid);
+	}
+	qmgr_message_free(msg);
+}
+
+static struct qmgr_job *
+qmgr_job_new(struct qmgr_message *msg, const char *nexthop)
+{
+	struct qmgr_job *job = xcalloc(1, sizeof(*job));
+
+	job->msg = msg;
+	job->nexthop = xstrdup(nexthop);
+	return job;
+}
+
+static void
+qmgr_job_add_rcpt(struct qmgr_job *job, size_t i)
+{
+	const struct queue_recipient *r = &job->msg->q->rcpts[i];
+	struct qmgr_deliver_rcpt *d;
+
+	if (job->rcpt_count == job->rcpt_cap) {
+		job->rcpt_cap = job->rcpt_cap ? job->rcpt_cap * 2 : 4;
+		job->rcpts = xreallocarray(job->rcpts, job->rcpt_cap,
+		    sizeof(*job->rcpts));
+	}
+	d = &job->rcpts[job->rcpt_count++];
+	memset(d, 0, sizeof(*d));
+	d->index = i;
+	d->address = r->address;
+	d->orcpt = r->orcpt;
+	d->notify = r->notify;
+}
+
+static void
+qmgr_job_enqueue(struct qmgr_job *job, struct qmgr_transport *t,
+    const char *key)
+{
+	struct qmgr_dest *d = qmgr_dest_get(t, key);
+
+	job->dest = d;
+	job->next = NULL;
+	if (d->tail != NULL)
+		d->tail->next = job;
+	else
+		d->head = job;
+	d->tail = job;
+	job->msg->jobs++;
+	qmgr_dest_check_ready(d);
+}
+
+static void
+qmgr_job_free(struct qmgr_job *job)
+{
+	free(job->nexthop);
+	free(job->rcpts);
+	free(job);
+}
+
+/* true when private/NAME is a socket we can try. */
+static bool
+qmgr_transport_present(const char *name)
+{
+	char path[256];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "private/%s", name);
+
+	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode);
+}
+
+/* Jobs of one message being built: one open job per transport+nexthop. */
+struct qmgr_open_job {
+	struct qmgr_transport *transport;
+	char *nexthop;
+	struct qmgr_job *job;		/* the one being filled, or NULL */
+	bool present;			/* private/TRANSPORT exists */
+};
+
+/* Resolve every pending recipient and queue its jobs. */
+static void
+qmgr_message_schedule(struct qmgr_message *msg)
+{
+	struct qmgr_open_job *open = NULL;
+	size_t open_count = 0, open_cap = 0;
+
+	for (size_t i = 0; i < msg->q->rcpt_count; i++) {
+		const char *address = msg->q->rcpts[i].address;
+		struct qmgr_route route;
+		const char *reason;
+		struct qmgr_open_job *o = NULL;
+
+		if (msg->q->rcpts[i].done)
+			continue;
+		if (qmgr_resolve(qmgr_resolver, address, &route,
+		    &reason) < 0) {
+			/* reason is "X.Y.Z text" */
+			char *dsn = xstrndup(reason, strcspn(reason, " "));
+
+			qmgr_message_result(msg, i, "none",
+			    QMGR_DELIVER_DEFERRED, dsn,
+			    reason + strcspn(reason, " ") + 1);
+			free(dsn);
+			continue;
+		}
+		for (size_t j = 0; j < open_count; j++)
+			if (strcmp(open[j].transport->name,
+			    route.transport) == 0 &&
+			    strcmp(open[j].nexthop, route.nexthop) == 0)
+				o = &open[j];
+		if (o == NULL) {
+			if (open_count == open_cap) {
+				open_cap = open_cap ? open_cap * 2 : 4;
+				open = xreallocarray(open, open_cap,
+				    sizeof(*open));
+			}
+			o = &open[open_count++];
+			o->transport = qmgr_transport_get(route.transport);
+			o->nexthop = xstrdup(route.nexthop);
+			o->job = NULL;
+			o->present = qmgr_transport_present(route.transport);
+		}
+		if (!o->present) {
+			char *text;
+
+			if (route.route_class == QMGR_ROUTE_RELAY ||
+			    route.route_class == QMGR_ROUTE_DEFAULT) {
+				text = xasprintf("outbound delivery is not "
+				    "available yet (no %s transport "
+				    "configured)", route.transport);
+				qmgr_message_result(msg, i, "none",
+				    QMGR_DELIVER_DEFERRED, "4.4.1", text);
+			} else {
+				text = xasprintf("mail transport %s is not "
+				    "available (no socket private/%s)",
+				    route.transport, route.transport);
+				qmgr_message_result(msg, i, route.transport,
+				    QMGR_DELIVER_DEFERRED, "4.3.0", text);
+			}
+			free(text);
+		} else if (o->transport->rcpt_limit == 1) {
+			/* The recipient is the destination (see above). */
+			struct qmgr_job *job = qmgr_job_new(msg, o->nexthop);
+			char *key = addr_lower(address);
+
+			qmgr_job_add_rcpt(job, i);
+			qmgr_job_enqueue(job, o->transport, key);
+			free(key);
+		} else {
+			if (o->job == NULL) {
+				o->job = qmgr_job_new(msg, o->nexthop);
+				qmgr_job_enqueue(o->job, o->transport,
+				    o->nexthop);
+			}
+			qmgr_job_add_rcpt(o->job, i);
+			if (o->job->rcpt_count >= o->transport->rcpt_limit)
+				o->job = NULL;
+		}
+		qmgr_route_release(&route);
+	}
+	for (size_t j = 0; j < open_count; j++)
+		free(open[j].nexthop);
+	free(open);
+	if (msg->jobs == 0)
+		qmgr_message_finish(msg);
+	else
+		qmgr_queue_schedule_soon();
+}
+
+/*
+ * Running jobs.
+ */
+
+static void
+qmgr_job_done(void *ctx, struct qmgr_deliver_rcpt *rcpts, size_t rcpt_count)
+{
+	struct qmgr_job *job = ctx;
+	struct qmgr_message *msg = job->msg;
+	struct qmgr_dest *d = job->dest;
+	struct qmgr_transport *t = d->transport;
+
+	for (size_t i = 0; i < rcpt_count; i++)
+		qmgr_message_result(msg, rcpts[i].index, t->name,
+		    rcpts[i].status, rcpts[i].dsn != NULL ? rcpts[i].dsn :
+		    "4.3.0", rcpts[i].reason != NULL ? rcpts[i].reason :
+		    "no reason given");
+	qmgr_deliver_rcpts_release(rcpts, rcpt_count);
+	qmgr_job_free(job);
+	d->active--;
+	t->active--;
+	qmgr_dest_check_ready(d);
+	qmgr_dest_free_if_idle(d);
+	if (--msg->jobs == 0)
+		qmgr_message_finish(msg);
+	qmgr_queue_schedule_soon();
+}
+
+static void
+qmgr_job_start(struct qmgr_job *job)
+{
+	struct qmgr_message *msg = job->msg;
+	struct qmgr_deliver_request req = {
+		.transport = job->dest->transport->name,
+		.qid = msg->qid,
+		.queue_file = msg->path,
+		.sender = msg->sender,
+		.nexthop = job->nexthop,
+		.rcpts = job->rcpts,
+		.rcpt_count = job->rcpt_count,
+		.connect_timeout_ms = qmgr_connect_timeout * 1000,
+		.timeout_ms = qmgr_delivery_timeout * 1000,
+	};
+
+	qmgr_deliver_start(qmgr_loop, &req, qmgr_job_done, job);
+}
+
+static void
+qmgr_queue_schedule(void *ctx)
+{
+	for (struct qmgr_transport *t = qmgr_transports; t != NULL;
+	    t = t->next) {
+		while (t->active < t->limit && t->ready_head != NULL) {
+			struct qmgr_dest *d = t->ready_head;
+			struct qmgr_job *job = d->head;
+
+			t->ready_head = d->ready_next;
+			if (t->ready_head == NULL)
+				t->ready_tail = NULL;
+			d->ready = false;
+			d->head = job->next;
+			if (d->head == NULL)
+				d->tail = NULL;
+			d->active++;
+			t->active++;
+			/* Round robin: back to the end of the list. */
+			qmgr_dest_check_ready(d);
+			qmgr_job_start(job);
+		}
+	}
+}
+
+static void
+qmgr_queue_schedule_soon(void)
+{
+	if (!event_timer_armed(&qmgr_schedule_timer))
+		event_timer_set(qmgr_loop, &qmgr_schedule_timer, 0,
+		    qmgr_queue_schedule, NULL);
+}
+
+/*
+ * Scanning and moving.
+ */
+
+bool
+qmgr_queue_name_ok(const char *name)
+{
+	return name[0] != '.' && strlen(name) <= QUEUE_ID_MAX &&
+	    queue_id_valid(name);
+}
+
+/* Move dir/qid to active/ and schedule it. */
+static void
+qmgr_queue_activate(const char *dir, const char *qid)
+{
+	char from[QMGR_PATH_MAX], corrupt[QMGR_PATH_MAX];
+	struct qmgr_message *msg = xcalloc(1, sizeof(*msg));
+	const char *arrival;
+	char *end;
+
+	memcpy(msg->qid, qid, strlen(qid) + 1);	/* qmgr_queue_name_ok() */
+	snprintf(msg->path, sizeof(msg->path), "active/%s", qid);
+	snprintf(from, sizeof(from), "%s/%s", dir, qid);
+	if (rename(from, msg->path) < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: rename %s %s: %m", qid, from, msg->path);
+		free(msg);
+		return;
+	}
+	msg->q = queue_open(msg->path, true);
+	if (msg->q == NULL) {
+		if (errno == EPROTO) {
+			snprintf(corrupt, sizeof(corrupt), "corrupt/%s", qid);
+			log_warn("%s: not a complete queue file; moved to %s",
+			    qid, corrupt);
+			if (rename(msg->path, corrupt) < 0)
+				log_warn("%s: rename %s %s: %m", qid,
+				    msg->path, corrupt);
+		} else {
+			log_warn("%s: open %s: %m", qid, msg->path);
+			if (rename(msg->path, from) < 0)
+				log_warn("%s: rename %s %s: %m", qid,
+				    msg->path, from);
+		}
+		free(msg);
+		return;
+	}
+	msg->sender = queue_get(msg->q, "sender");
+	if (msg->sender == NULL)
+		msg->sender = "";
+	arrival = queue_get(msg->q, "arrival");
+	msg->arrival = arrival != NULL ? strtoll(arrival, &end, 10) : 0;
+	if (arrival == NULL || *end != '\0' || msg->arrival <= 0)
+		msg->arrival = (long long)time(NULL);
+	buf_init(&msg->log, QMGR_LOG_MAX);
+	msg->next = qmgr_messages;
+	if (qmgr_messages != NULL)
+		qmgr_messages->prev = msg;
+	qmgr_messages = msg;
+	qmgr_active_count++;
+	log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue active)", qid,
+	    msg->sender, msg->q->size, msg->q->rcpt_count);
+	qmgr_message_load_log(msg);
+	qmgr_message_schedule(msg);
+}
+
+/* Activate the files of dir; with due_only, those whose mtime passed.
+ * Returns the earliest mtime still in the future (0: none). */
+static long long
+qmgr_queue_scan(const char *dir, bool due_only)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	long long now = (long long)time(NULL), next = 0;
+	struct stat st;
+
+	if (d == NULL) {
+		log_warn("open %s: %m", dir);
+		return 0;
+	}
+	while (qmgr_active_count < qmgr_active_limit &&
+	    (de = readdir(d)) != NULL) {
+		if (!qmgr_queue_name_ok(de->d_name))
+			continue;
+		if (due_only) {
+			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+				continue;
+			if ((long long)st.st_mtime > now) {
+				if (next == 0 || (long long)st.st_mtime < next)
+					next = (long long)st.st_mtime;
+				continue;
+			}
+		}
+		qmgr_queue_activate(dir, de->d_name);
+	}
+	closedir(d);
+	return next;
+}
+
+static void
+qmgr_queue_incoming_scan(void *ctx)
+{
+	qmgr_queue_scan("incoming", false);
+	event_timer_set(qmgr_loop, &qmgr_incoming_timer,
+	    QMGR_INCOMING_SCAN_MS, qmgr_queue_incoming_scan, NULL);
+}
+
+static void
+qmgr_queue_deferred_scan(void *ctx)
+{
+	long long next = qmgr_queue_scan("deferred", true);
+	long long now = (long long)time(NULL);
+
+	/* Wake for the earliest file we saw, or after queue_run_delay for
+	 * files others put there (release, requeue while we ran). */
+	if (next == 0 || next > now + qmgr_run_delay)
+		next = now + qmgr_run_delay;
+	qmgr_queue_deferred_at(next);
+}
+
+/* Scan deferred/ at due (unix seconds) unless a scan comes sooner. */
+static void
+qmgr_queue_deferred_at(long long due)
+{
+	long long now = (long long)time(NULL);
+	int64_t ms = due > now ? (int64_t)(due - now) * 1000 : 0;
+
+	if (event_timer_armed(&qmgr_deferred_timer) &&
+	    qmgr_deferred_timer.when <= io_now_ms() + ms)
+		return;
+	event_timer_set(qmgr_loop, &qmgr_deferred_timer, ms,
+	    qmgr_queue_deferred_scan, NULL);
+}
+
+/* After a crash, active/ holds messages nobody is delivering. */
+static void
+qmgr_queue_recover(void)
+{
+	DIR *d = opendir("active");
+	struct dirent *de;
+	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX];
+	size_t count = 0;
+
+	if (d == NULL) {
+		log_warn("open active: %m");
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!qmgr_queue_name_ok(de->d_name))
+			continue;
+		snprintf(from, sizeof(from), "active/%s", de->d_name);
+		snprintf(to, sizeof(to), "incoming/%s", de->d_name);
+		if (rename(from, to) < 0)
+			log_warn("rename %s %s: %m", from, to);
+		else
+			count++;
+	}
+	closedir(d);
+	if (count > 0)
+		log_info("recovered %zu message(s) from active/", count);
+}
+
+void
+qmgr_queue_start(struct event_loop *loop)
+{
+	qmgr_loop = loop;
+	qmgr_incoming_timer.fn = qmgr_queue_incoming_scan;
+	qmgr_queue_recover();
+	event_timer_set(loop, &qmgr_incoming_timer, 0,
+	    qmgr_queue_incoming_scan, NULL);
+	event_timer_set(loop, &qmgr_deferred_timer, 0,
+	    qmgr_queue_deferred_scan, NULL);
+}
+
+void
+qmgr_queue_wakeup(void)
+{
+	if (qmgr_loop != NULL)
+		event_timer_set(qmgr_loop, &qmgr_incoming_timer, 0,
+		    qmgr_queue_incoming_scan, NULL);
+}
+
+size_t
+qmgr_queue_flush(void)
+{
+	DIR *d = opendir("deferred");
+	struct dirent *de;
+	struct timespec times[2] = {
+		{ .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW },
+	};
+	size_t count = 0;
+
+	if (d == NULL) {
+		log_warn("open deferred: %m");
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!qmgr_queue_name_ok(de->d_name))
+			continue;
+		if (utimensat(dirfd(d), de->d_name, times, 0) == 0)
+			count++;
+	}
+	closedir(d);
+	qmgr_queue_deferred_soon();
+	return count;
+}
+
+size_t
+qmgr_queue_flag_active(const char *qid, bool hold, bool delete)
+{
+	bool all = strcmp(qid, "ALL") == 0;
+	size_t count = 0;
+
+	for (struct qmgr_message *m = qmgr_messages; m != NULL; m = m->next) {
+		if (!all && strcmp(m->qid, qid) != 0)
+			continue;
+		m->hold |= hold;
+		m->delete |= delete;
+		count++;
+	}
+	return count;
+}
+
+void
+qmgr_queue_deferred_soon(void)
+{
+	if (qmgr_loop != NULL)
+		event_timer_set(qmgr_loop, &qmgr_deferred_timer, 0,
+		    qmgr_queue_deferred_scan, NULL);
+}

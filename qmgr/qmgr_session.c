@@ -1,0 +1,175 @@
+/*
+ * qmgr_session.c - the qmgr/1 server side.
+ *
+ * Clients: cleanup (wakeup after a new file), the master (wakeup every
+ * few seconds: it may close without reading our reply) and the postern
+ * command (flush, hold, release, delete, requeue). A connection may carry
+ * several requests; each gets one reply record. The socket is public/
+ * (postern runs as any user), so requests are parsed strictly and a bad
+ * one ends the connection; nothing a client says can stop the daemon.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "mem.h"
+#include "proto.h"
+#include "qmgr_command.h"
+#include "qmgr_queue.h"
+#include "qmgr_session.h"
+#include "server.h"
+
+#define QMGR_SESSION_TIMEOUT_MS	60000
+#define QMGR_SESSION_IN_MAX	8192	/* requests are small */
+#define QMGR_SESSION_OUT_MAX	65536
+
+struct qmgr_session {
+	struct event_loop *loop;
+	int fd;
+	struct buf in;
+	struct buf out;
+	struct event_timer timer;
+};
+
+void
+qmgr_session_handle(const struct rec *request, struct rec *reply)
+{
+	const char *proto = rec_get(request, "proto");
+	const char *what = rec_get(request, "request");
+
+	rec_reset(reply);
+	rec_put(reply, "proto", PROTO_QMGR);
+	if (proto == NULL || strcmp(proto, PROTO_QMGR) != 0 || what == NULL) {
+		rec_put(reply, "status", "501");
+		rec_put(reply, "dsn", "5.5.4");
+		rec_put(reply, "text", "expected proto=qmgr/1 and a request");
+	} else if (strcmp(what, "wakeup") == 0) {
+		qmgr_queue_wakeup();
+		rec_put(reply, "status", "ok");
+	} else if (strcmp(what, "flush") == 0) {
+		size_t count = qmgr_queue_flush();
+
+		log_info("flush requested: %zu deferred message(s) due now",
+		    count);
+		rec_put(reply, "status", "ok");
+		rec_put_size(reply, "count", count);
+	} else {
+		qmgr_command(what, rec_get(request, "qid"), reply);
+	}
+}
+
+static void
+qmgr_session_close(struct qmgr_session *s)
+{
+	event_del(s->loop, s->fd);
+	close(s->fd);
+	event_timer_cancel(s->loop, &s->timer);
+	buf_release(&s->in);
+	buf_release(&s->out);
+	free(s);
+	server_session_done();
+}
+
+static void
+qmgr_session_timeout(void *ctx)
+{
+	qmgr_session_close(ctx);
+}
+
+/* Write what we can; 0, or -1 when the client is gone. */
+static int
+qmgr_session_flush(struct qmgr_session *s)
+{
+	while (s->out.len > 0) {
+		ssize_t n = send(s->fd, s->out.data, s->out.len,
+		    MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return -1;
+		}
+		buf_consume(&s->out, (size_t)n);
+	}
+	event_mod(s->loop, s->fd,
+	    s->out.len > 0 ? EVENT_READ | EVENT_WRITE : EVENT_READ);
+	return 0;
+}
+
+static void
+qmgr_session_event(int fd, int events, void *ctx)
+{
+	struct qmgr_session *s = ctx;
+	struct rec *request, *reply;
+	ssize_t n, used;
+
+	if ((events & EVENT_WRITE) && qmgr_session_flush(s) < 0) {
+		qmgr_session_close(s);
+		return;
+	}
+	if (!(events & (EVENT_READ | EVENT_ERROR)))
+		return;
+	if (buf_reserve(&s->in, 1024) < 0) {
+		log_warn("qmgr/1 client sent too much; disconnecting");
+		qmgr_session_close(s);
+		return;
+	}
+	n = read(fd, s->in.data + s->in.len, 1024);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		qmgr_session_close(s);
+		return;
+	}
+	buf_commit(&s->in, (size_t)n);
+	request = rec_new();
+	reply = rec_new();
+	while ((used = rec_parse(request, s->in.data, s->in.len)) > 0) {
+		buf_consume(&s->in, (size_t)used);
+		qmgr_session_handle(request, reply);
+		if (rec_format(reply, &s->out) < 0) {
+			used = -1;
+			break;
+		}
+	}
+	rec_free(&request);
+	rec_free(&reply);
+	if (used < 0) {
+		log_warn("qmgr/1 client sent a malformed request; "
+		    "disconnecting");
+		qmgr_session_close(s);
+		return;
+	}
+	if (qmgr_session_flush(s) < 0) {
+		qmgr_session_close(s);
+		return;
+	}
+	event_timer_set(s->loop, &s->timer, QMGR_SESSION_TIMEOUT_MS,
+	    qmgr_session_timeout, s);
+}
+
+void
+qmgr_session_start(struct event_loop *loop, int fd)
+{
+	struct qmgr_session *s = xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->fd = fd;
+	buf_init(&s->in, QMGR_SESSION_IN_MAX);
+	buf_init(&s->out, QMGR_SESSION_OUT_MAX);
+	if (event_add(loop, fd, EVENT_READ, qmgr_session_event, s) < 0) {
+		log_warn("event_add: %m");
+		close(fd);
+		buf_release(&s->in);
+		buf_release(&s->out);
+		free(s);
+		server_session_done();
+		return;
+	}
+	event_timer_set(loop, &s->timer, QMGR_SESSION_TIMEOUT_MS,
+	    qmgr_session_timeout, s);
+}
