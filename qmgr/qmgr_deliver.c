@@ -107,6 +107,7 @@ qmgr_deliver_set(struct qmgr_deliver_rcpt *r, enum qmgr_deliver_status status,
 	free(r->dsn);
 	free(r->reason);
 	r->status = status;
+	r->agent_logged = false;
 	r->dsn = qmgr_deliver_clean(dsn, QMGR_DELIVER_DSN_MAX);
 	r->reason = qmgr_deliver_clean(reason, QMGR_DELIVER_REASON_MAX);
 }
@@ -182,6 +183,9 @@ qmgr_deliver_apply_group(const struct qmgr_deliver_group *g,
 			reason = status == QMGR_DELIVER_SENT ? "delivered" :
 			    "no reason given";
 		qmgr_deliver_set(&rcpts[i], status, dsn, reason);
+		/* Agents log their results, as Postfix's do: one line per
+		 * delivery for log tools (pflogsumm) to count. */
+		rcpts[i].agent_logged = true;
 		seen[i] = true;
 		return;
 	}

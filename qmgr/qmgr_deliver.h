@@ -5,6 +5,7 @@
 #ifndef QMGR_DELIVER_H
 #define QMGR_DELIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ struct qmgr_deliver_rcpt {
 	enum qmgr_deliver_status status;
 	char *dsn;		/* fresh: "2.0.0" */
 	char *reason;		/* fresh: the agent's text */
+	bool agent_logged;	/* the agent logged this result itself */
 };
 
 struct qmgr_deliver_request {

@@ -425,7 +425,8 @@ qmgr_message_load_log(struct qmgr_message *msg)
 /* The outcome for recipient i: mark, log, record. */
 static void
 qmgr_message_result(struct qmgr_message *msg, size_t i, const char *relay,
-    enum qmgr_deliver_status status, const char *dsn, const char *reason)
+    enum qmgr_deliver_status status, const char *dsn, const char *reason,
+    bool agent_logged)
 {
 	const char *address = msg->q->rcpts[i].address;
 	double now = qmgr_queue_now();
@@ -456,23 +457,30 @@ qmgr_message_result(struct qmgr_message *msg, size_t i, const char *relay,
 	case QMGR_DELIVER_DEFERRED:
 		break;
 	}
+	/* The agent already logged what it did; log what qmgr decided
+	 * itself (no agent, a crashed agent, an expired message). */
+	bool quiet = agent_logged && expired == NULL;
+
 	switch (status) {
 	case QMGR_DELIVER_SENT:
-		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
-		    "status=sent (%s)", msg->qid, address, relay, delay, dsn,
-		    reason);
+		if (!quiet)
+			log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
+			    "status=sent (%s)", msg->qid, address, relay, delay,
+			    dsn, reason);
 		break;
 	case QMGR_DELIVER_BOUNCED:
-		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
-		    "status=bounced (%s)", msg->qid, address, relay, delay, dsn,
-		    reason);
+		if (!quiet)
+			log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
+			    "status=bounced (%s)", msg->qid, address, relay,
+			    delay, dsn, reason);
 		qmgr_message_log_record(msg, i, "bounced", dsn, reason, relay);
 		msg->bounced_count++;
 		break;
 	case QMGR_DELIVER_DEFERRED:
-		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
-		    "status=deferred (%s)", msg->qid, address, relay, delay,
-		    dsn, reason);
+		if (!quiet)
+			log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
+			    "status=deferred (%s)", msg->qid, address, relay,
+			    delay, dsn, reason);
 		qmgr_message_log_record(msg, i, "deferred", dsn, reason,
 		    relay);
 		msg->deferred_count++;
@@ -672,7 +680,7 @@ qmgr_message_schedule(struct qmgr_message *msg)
 
 			qmgr_message_result(msg, i, "none",
 			    QMGR_DELIVER_DEFERRED, dsn,
-			    reason + strcspn(reason, " ") + 1);
+			    reason + strcspn(reason, " ") + 1, false);
 			free(dsn);
 			continue;
 		}
@@ -702,13 +710,14 @@ qmgr_message_schedule(struct qmgr_message *msg)
 				    "available yet (no %s transport "
 				    "configured)", route.transport);
 				qmgr_message_result(msg, i, "none",
-				    QMGR_DELIVER_DEFERRED, "4.4.1", text);
+				    QMGR_DELIVER_DEFERRED, "4.4.1", text, false);
 			} else {
 				text = xasprintf("mail transport %s is not "
 				    "available (no socket private/%s)",
 				    route.transport, route.transport);
 				qmgr_message_result(msg, i, route.transport,
-				    QMGR_DELIVER_DEFERRED, "4.3.0", text);
+				    QMGR_DELIVER_DEFERRED, "4.3.0", text,
+				    false);
 			}
 			free(text);
 		} else if (o->transport->rcpt_limit == 1) {
@@ -756,7 +765,7 @@ qmgr_job_done(void *ctx, struct qmgr_deliver_rcpt *rcpts, size_t rcpt_count)
 		qmgr_message_result(msg, rcpts[i].index, t->name,
 		    rcpts[i].status, rcpts[i].dsn != NULL ? rcpts[i].dsn :
 		    "4.3.0", rcpts[i].reason != NULL ? rcpts[i].reason :
-		    "no reason given");
+		    "no reason given", rcpts[i].agent_logged);
 	qmgr_deliver_rcpts_release(rcpts, rcpt_count);
 	qmgr_job_free(job);
 	d->active--;
