@@ -11,6 +11,7 @@
 #define POSTERN_EVENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EVENT_READ	1

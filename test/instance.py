@@ -165,7 +165,7 @@ class Instance:
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
             f.write((master_cf or MASTER_CF).format(listen=listen,
                                                     smtpd_procs=smtpd_procs))
-        self.write_aliases("postmaster: root\n"
+        self.write_aliases("postmaster: ptalice\n"
                            "staff: ptalice, ptbob\n"
                            "alice: ptalice\n")
 
