@@ -252,6 +252,10 @@ server_single_loop(void)
 		}
 		fd = accept4(SERVER_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (errno == ENOTSOCK || errno == EBADF ||
+			    errno == EINVAL)
+				log_fatal("descriptor %d is not a listening "
+				    "socket: %m", SERVER_LISTEN_FD);
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED) {
 				log_warn("accept: %m");
@@ -354,6 +358,10 @@ server_accept(int listen_fd, int events, void *ctx)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == ENOTSOCK || errno == EBADF ||
+			    errno == EINVAL)
+				log_fatal("descriptor %d is not a listening "
+				    "socket: %m", listen_fd);
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				/* EMFILE and friends: pause instead of
 				 * spinning on a readable socket. */
