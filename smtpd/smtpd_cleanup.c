@@ -1,0 +1,358 @@
+/*
+ * smtpd_cleanup.c - stream one message to cleanup without blocking (see
+ * smtpd_cleanup.h).
+ *
+ * The connection is a non-blocking Unix socket; a full listen backlog
+ * (EAGAIN) counts as "cannot be reached" rather than a wait, so the client
+ * hears 451 at once and retries later. Replies are parsed with rec_parse()
+ * from our own input buffer. Cleanup's reply text is passed to the client
+ * only after checking its code and DSN and dropping control characters.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mem.h"
+#include "proto.h"
+#include "smtpd_cleanup.h"
+
+#define SMTPD_CLEANUP_OUT_MAX	(8 * 1024 * 1024)
+#define SMTPD_CLEANUP_IN_MAX	(64 * 1024)
+#define SMTPD_CLEANUP_CHUNK	(64 * 1024)
+#define SMTPD_CLEANUP_WRITE_ERROR "451 4.3.0 Error: queue file write error"
+
+struct smtpd_cleanup {
+	struct event_loop *loop;
+	int fd;
+	enum smtpd_cleanup_state state;
+	struct buf out;
+	struct buf in;
+	struct rec *reply_rec;
+	char *qid;
+	char *reply;
+	bool above_high;	/* backlog passed HIGH: tell when it drains */
+	smtpd_cleanup_fn fn;
+	void *ctx;
+};
+
+static void smtpd_cleanup_event(int fd, int events, void *ctx);
+
+static void
+smtpd_cleanup_fail(struct smtpd_cleanup *c, const char *reply,
+    const char *why)
+{
+	if (c->state == SMTPD_CLEANUP_FAILED || c->state == SMTPD_CLEANUP_DONE)
+		return;
+	if (why != NULL)
+		log_warn("%s%scleanup: %s", c->qid ? c->qid : "",
+		    c->qid ? ": " : "", why);
+	c->state = SMTPD_CLEANUP_FAILED;
+	xfree(&c->reply);
+	c->reply = xstrdup(reply ? reply : SMTPD_CLEANUP_WRITE_ERROR);
+	buf_reset(&c->out);
+	if (c->fd >= 0) {
+		event_del(c->loop, c->fd);
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+static void
+smtpd_cleanup_watch(struct smtpd_cleanup *c)
+{
+	if (c->fd >= 0)
+		(void)event_mod(c->loop, c->fd,
+		    EVENT_READ | (c->out.len > 0 ? EVENT_WRITE : 0));
+}
+
+/* Write what we can; 0, or -1 after a failure. */
+static int
+smtpd_cleanup_flush(struct smtpd_cleanup *c)
+{
+	while (c->out.len > 0 && c->fd >= 0) {
+		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		smtpd_cleanup_fail(c, NULL, strerror(errno));
+		return -1;
+	}
+	smtpd_cleanup_watch(c);
+	return 0;
+}
+
+struct smtpd_cleanup *
+smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
+    smtpd_cleanup_fn fn, void *ctx)
+{
+	struct sockaddr_un sun;
+	struct smtpd_cleanup *c;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(PROTO_CLEANUP_PATH) >= sizeof(sun.sun_path))
+		return NULL;
+	memcpy(sun.sun_path, PROTO_CLEANUP_PATH, strlen(PROTO_CLEANUP_PATH));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warn("cleanup: socket: %m");
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 &&
+	    errno != EINPROGRESS) {
+		log_warn("connect to %s: %m", PROTO_CLEANUP_PATH);
+		close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->loop = loop;
+	c->fd = fd;
+	c->fn = fn;
+	c->ctx = ctx;
+	c->state = SMTPD_CLEANUP_WAIT_QID;
+	buf_init(&c->out, SMTPD_CLEANUP_OUT_MAX);
+	buf_init(&c->in, SMTPD_CLEANUP_IN_MAX);
+	c->reply_rec = rec_new();
+	if (event_add(loop, fd, EVENT_READ | EVENT_WRITE, smtpd_cleanup_event,
+	    c) < 0) {
+		log_warn("cleanup: event_add: %m");
+		close(fd);
+		c->fd = -1;
+		smtpd_cleanup_close(&c);
+		return NULL;
+	}
+	if (rec_format(envelope, &c->out) < 0) {
+		log_warn("cleanup: envelope too large");
+		smtpd_cleanup_close(&c);
+		return NULL;
+	}
+	(void)smtpd_cleanup_flush(c);
+	if (c->state == SMTPD_CLEANUP_FAILED) {
+		smtpd_cleanup_close(&c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+smtpd_cleanup_close(struct smtpd_cleanup **c_r)
+{
+	struct smtpd_cleanup *c = *c_r;
+
+	if (c == NULL)
+		return;
+	if (c->fd >= 0) {
+		event_del(c->loop, c->fd);
+		close(c->fd);
+	}
+	buf_release(&c->out);
+	buf_release(&c->in);
+	rec_free(&c->reply_rec);
+	xfree(&c->qid);
+	xfree(&c->reply);
+	xfree(c_r);
+}
+
+enum smtpd_cleanup_state
+smtpd_cleanup_state(const struct smtpd_cleanup *c)
+{
+	return c->state;
+}
+
+const char *
+smtpd_cleanup_qid(const struct smtpd_cleanup *c)
+{
+	return c->qid;
+}
+
+const char *
+smtpd_cleanup_reply(const struct smtpd_cleanup *c)
+{
+	return c->reply;
+}
+
+size_t
+smtpd_cleanup_pending(const struct smtpd_cleanup *c)
+{
+	return c->out.len;
+}
+
+void
+smtpd_cleanup_write(struct smtpd_cleanup *c, const char *data, size_t len)
+{
+	if (c->state != SMTPD_CLEANUP_WAIT_QID &&
+	    c->state != SMTPD_CLEANUP_READY)
+		return;
+	while (len > 0) {
+		size_t n = len > SMTPD_CLEANUP_CHUNK ? SMTPD_CLEANUP_CHUNK :
+		    len;
+
+		if (rec_format_chunk(&c->out, data, n) < 0) {
+			smtpd_cleanup_fail(c, NULL, "output backlog overflow");
+			return;
+		}
+		data += n;
+		len -= n;
+	}
+	if (c->out.len >= SMTPD_CLEANUP_HIGH)
+		c->above_high = true;
+	(void)smtpd_cleanup_flush(c);
+}
+
+void
+smtpd_cleanup_finish(struct smtpd_cleanup *c)
+{
+	if (c->state != SMTPD_CLEANUP_WAIT_QID &&
+	    c->state != SMTPD_CLEANUP_READY)
+		return;
+	if (rec_format_chunk(&c->out, NULL, 0) < 0) {
+		smtpd_cleanup_fail(c, NULL, "output backlog overflow");
+		return;
+	}
+	c->state = SMTPD_CLEANUP_FINISHING;
+	c->above_high = false;
+	(void)smtpd_cleanup_flush(c);
+}
+
+/* A reply for the client from cleanup's status, dsn and text. */
+static char *
+smtpd_cleanup_client_reply(const struct rec *r)
+{
+	const char *status = rec_get(r, "status");
+	const char *dsn = rec_get(r, "dsn");
+	const char *text = rec_get(r, "text");
+	char *reply, *p;
+
+	if (status == NULL || strlen(status) != 3 ||
+	    (status[0] != '4' && status[0] != '5') ||
+	    !isdigit((unsigned char)status[1]) ||
+	    !isdigit((unsigned char)status[2]))
+		return xstrdup(SMTPD_CLEANUP_WRITE_ERROR);
+	if (dsn == NULL || dsn[0] != status[0] || dsn[1] != '.' ||
+	    strlen(dsn) > 12 || strspn(dsn, "0123456789.") != strlen(dsn))
+		dsn = status[0] == '4' ? "4.3.0" : "5.3.0";
+	if (text == NULL || *text == '\0')
+		text = "Error: message not accepted";
+	reply = xasprintf("%s %s %.400s", status, dsn, text);
+	for (p = reply; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = ' ';
+	return reply;
+}
+
+/* Handle one parsed reply; returns false when the stream is over. */
+static bool
+smtpd_cleanup_got_reply(struct smtpd_cleanup *c)
+{
+	const struct rec *r = c->reply_rec;
+	const char *proto = rec_get(r, "proto");
+	const char *status = rec_get(r, "status");
+	const char *qid = rec_get(r, "qid");
+
+	if (proto == NULL || strcmp(proto, PROTO_CLEANUP) != 0 ||
+	    status == NULL) {
+		smtpd_cleanup_fail(c, NULL, "malformed reply");
+		return false;
+	}
+	if (strcmp(status, "ok") != 0) {
+		char *reply = smtpd_cleanup_client_reply(r);
+
+		smtpd_cleanup_fail(c, reply, NULL);
+		xfree(&reply);
+		return false;
+	}
+	if (qid == NULL || *qid == '\0' || strlen(qid) > 64 ||
+	    strspn(qid, "0123456789ABCDEFabcdef") != strlen(qid)) {
+		smtpd_cleanup_fail(c, NULL, "reply without a valid qid");
+		return false;
+	}
+	if (c->qid == NULL) {
+		c->qid = xstrdup(qid);
+		if (c->state == SMTPD_CLEANUP_WAIT_QID)
+			c->state = SMTPD_CLEANUP_READY;
+		return true;
+	}
+	if (c->state != SMTPD_CLEANUP_FINISHING || c->out.len > 0) {
+		smtpd_cleanup_fail(c, NULL, "final reply before the end");
+		return false;
+	}
+	c->state = SMTPD_CLEANUP_DONE;
+	xfree(&c->reply);
+	c->reply = xasprintf("250 2.0.0 Ok: queued as %s", c->qid);
+	event_del(c->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	return false;
+}
+
+static void
+smtpd_cleanup_event(int fd, int events, void *ctx)
+{
+	struct smtpd_cleanup *c = ctx;
+	bool notify = false;
+
+	if (events & (EVENT_READ | EVENT_ERROR)) {
+		for (;;) {
+			ssize_t n, used;
+
+			if (buf_reserve(&c->in, 512) < 0) {
+				smtpd_cleanup_fail(c, NULL, "reply too long");
+				break;
+			}
+			n = read(fd, c->in.data + c->in.len, 512);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (n <= 0) {
+				smtpd_cleanup_fail(c, NULL, n == 0 ?
+				    "connection closed" : strerror(errno));
+				break;
+			}
+			buf_commit(&c->in, (size_t)n);
+			while (c->fd >= 0 && (used = rec_parse(c->reply_rec,
+			    c->in.data, c->in.len)) > 0) {
+				buf_consume(&c->in, (size_t)used);
+				notify = true;
+				if (!smtpd_cleanup_got_reply(c))
+					break;
+				if (c->state == SMTPD_CLEANUP_FINISHING ||
+				    c->state == SMTPD_CLEANUP_READY)
+					(void)smtpd_cleanup_flush(c);
+			}
+			if (c->fd >= 0 && used < 0) {
+				smtpd_cleanup_fail(c, NULL, "bad reply framing");
+				break;
+			}
+			if (c->fd < 0)
+				break;
+		}
+		if (c->fd < 0)
+			notify = true;
+	}
+	/* Content may follow the envelope before reply 1: cleanup reads it
+	 * after answering. */
+	if (c->fd >= 0 && (events & EVENT_WRITE)) {
+		if (smtpd_cleanup_flush(c) < 0)
+			notify = true;
+	} else if (c->fd >= 0) {
+		smtpd_cleanup_watch(c);
+	}
+	if (c->above_high && c->out.len < SMTPD_CLEANUP_LOW) {
+		c->above_high = false;
+		notify = true;
+	}
+	if (notify && c->fn != NULL)
+		c->fn(c->ctx);	/* may free c: nothing after this */
+}

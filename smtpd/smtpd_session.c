@@ -1,0 +1,738 @@
+/*
+ * smtpd_session.c - the I/O side of an SMTP session (see smtpd_session.h).
+ *
+ * Input is read into s->in (never more than SMTPD_IN_HIGH waiting), then
+ * consumed as command lines, DATA content (smtpd_data.c decides where it
+ * ends) or BDAT chunk bytes. Replies collect in s->out and are written
+ * when the input holds no further complete command, so a pipelining
+ * client gets its replies in one packet. Reading stops while a session
+ * waits (cleanup, error sleep), while cleanup has more than
+ * SMTPD_CLEANUP_HIGH bytes of ours to read, and while the client does not
+ * read our replies.
+ *
+ * Every wait has the smtpd_timeout timer; it is re-armed whenever the
+ * client makes progress. A timeout answers "421 4.4.2 ... timeout
+ * exceeded" and closes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "mem.h"
+#include "proto.h"
+#include "rec.h"
+#include "server.h"
+#include "smtpd_session.h"
+
+#define SMTPD_READ_SIZE	16384
+#define SMTPD_IN_HIGH	16384	/* stop reading with this much unread */
+#define SMTPD_IN_MAX	(64 * 1024)
+#define SMTPD_OUT_HIGH	(64 * 1024)	/* client not reading replies */
+#define SMTPD_OUT_MAX	(1024 * 1024)
+#define SMTPD_CONTENT_MAX	(4 * SMTPD_READ_SIZE)
+
+static void smtpd_session_event(int fd, int events, void *ctx);
+static void smtpd_session_run(struct smtpd_session *s);
+static void smtpd_session_timeout(void *ctx);
+
+static void
+smtpd_session_timeout_rearm(struct smtpd_session *s)
+{
+	long long t = config_get_time("smtpd_timeout");
+
+	if (t <= 0)
+		t = 300;
+	event_timer_set(s->loop, &s->timeout, t * 1000,
+	    smtpd_session_timeout, s);
+}
+
+void
+smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	size_t start = s->out.len;
+	int code;
+
+	va_start(ap, fmt);
+	if (buf_vprintf(&s->out, fmt, ap) < 0 ||
+	    buf_add(&s->out, "\r\n", 2) < 0) {
+		/* The client sends commands but never reads: give up. */
+		va_end(ap);
+		buf_truncate(&s->out, start);
+		s->closing = true;
+		return;
+	}
+	va_end(ap);
+	code = atoi(s->out.data + start);
+	if (code == 354)
+		return;
+	if (s->stat_verb >= 0) {
+		s->stats[s->stat_verb][1]++;
+		if (code < 400)
+			s->stats[s->stat_verb][0]++;
+		s->stat_verb = -1;
+	}
+	if (code >= 400 && code != 421)
+		s->errors++;
+}
+
+void
+smtpd_session_hangup(struct smtpd_session *s)
+{
+	s->closing = true;
+}
+
+static void
+smtpd_buf_shrink(struct buf *b)
+{
+	struct buf fresh;
+
+	if (b->cap <= 4096 || b->len > 1024)
+		return;
+	buf_init(&fresh, b->limit);
+	(void)buf_add(&fresh, b->data, b->len);
+	buf_release(b);
+	*b = fresh;
+}
+
+void
+smtpd_session_reset(struct smtpd_session *s)
+{
+	size_t i;
+
+	smtpd_cleanup_close(&s->cleanup);
+	smtpd_mail_release(&s->mail);
+	for (i = 0; i < s->rcpt_count; i++)
+		smtpd_rcpt_release(&s->rcpts[i]);
+	xfree(&s->rcpts);
+	s->rcpt_count = s->rcpt_cap = s->rcpt_attempts = 0;
+	s->have_mail = false;
+	s->qid_logged = false;
+	buf_free(&s->content);
+	s->bdat = false;
+	s->bdat_remaining = 0;
+	s->bdat_last = false;
+	xfree(&s->bdat_error);
+	if (s->state == SMTPD_STATE_DATA || s->state == SMTPD_STATE_BDAT)
+		s->state = SMTPD_STATE_COMMAND;
+	smtpd_buf_shrink(&s->in);
+	smtpd_buf_shrink(&s->out);
+}
+
+void
+smtpd_session_log_reject(struct smtpd_session *s, const char *stage,
+    const char *reply, const char *recipient)
+{
+	const char *qid = s->cleanup ? smtpd_cleanup_qid(s->cleanup) : NULL;
+	struct buf line;
+
+	buf_init(&line, 4096);
+	(void)buf_printf(&line, "%s: reject: %s from %s[%s]: %s;",
+	    qid ? qid : "NOQUEUE", stage, s->client_name, s->client_addr,
+	    reply);
+	if (s->have_mail)
+		(void)buf_printf(&line, " from=<%s>", s->mail.sender);
+	if (recipient != NULL)
+		(void)buf_printf(&line, " to=<%s>", recipient);
+	(void)buf_printf(&line, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
+	if (s->helo != NULL)
+		(void)buf_printf(&line, " helo=<%s>", s->helo);
+	log_info("%s", line.data);
+	buf_release(&line);
+}
+
+/* -- cleanup ------------------------------------------------------------ */
+
+/* Act on cleanup's progress; never runs the session (callers do). */
+static void
+smtpd_session_cleanup_update(struct smtpd_session *s)
+{
+	enum smtpd_cleanup_state st;
+	const char *qid;
+
+	if (s->cleanup == NULL)
+		return;
+	st = smtpd_cleanup_state(s->cleanup);
+	qid = smtpd_cleanup_qid(s->cleanup);
+	if (qid != NULL && !s->qid_logged) {
+		s->qid_logged = true;
+		log_info("%s: client=%s[%s]", qid, s->client_name,
+		    s->client_addr);
+	}
+	if (s->wait == SMTPD_WAIT_DATA_START) {
+		if (st == SMTPD_CLEANUP_FAILED) {
+			log_warn("%s: cleanup refused the message: %s",
+			    qid ? qid : "NOQUEUE",
+			    smtpd_cleanup_reply(s->cleanup));
+			smtpd_reply(s, "%s", smtpd_cleanup_reply(s->cleanup));
+			smtpd_cleanup_close(&s->cleanup);
+			s->wait = SMTPD_WAIT_NONE;
+		} else if (st != SMTPD_CLEANUP_WAIT_QID) {
+			smtpd_data_init(&s->data,
+			    (size_t)config_get_int("message_size_limit"));
+			s->state = SMTPD_STATE_DATA;
+			s->wait = SMTPD_WAIT_NONE;
+			smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+		}
+	} else if (s->wait == SMTPD_WAIT_DATA_END) {
+		if (st == SMTPD_CLEANUP_DONE || st == SMTPD_CLEANUP_FAILED) {
+			const char *reply = smtpd_cleanup_reply(s->cleanup);
+
+			if (st == SMTPD_CLEANUP_DONE) {
+				log_info("%s: from=<%s>, nrcpt=%zu, size=%zu, "
+				    "accepted", qid, s->mail.sender,
+				    s->rcpt_count, s->data.size);
+				s->errors = 0;
+			} else {
+				smtpd_session_log_reject(s, "END-OF-MESSAGE",
+				    reply, s->rcpt_count > 0 ?
+				    s->rcpts[0].address : NULL);
+			}
+			smtpd_reply(s, "%s", reply);
+			s->wait = SMTPD_WAIT_NONE;
+			smtpd_session_reset(s);
+		}
+	}
+}
+
+static void
+smtpd_session_cleanup_event(void *ctx)
+{
+	struct smtpd_session *s = ctx;
+
+	smtpd_session_cleanup_update(s);
+	smtpd_session_run(s);
+}
+
+int
+smtpd_session_open_cleanup(struct smtpd_session *s)
+{
+	struct rec *env = rec_new();
+	size_t i;
+
+	rec_put(env, "proto", PROTO_CLEANUP);
+	rec_put(env, "origin", "smtpd");
+	rec_put(env, "sender", s->mail.sender);
+	rec_put(env, "client_name", s->client_name);
+	rec_put(env, "client_addr", s->client_addr);
+	rec_put(env, "client_port", s->client_port);
+	if (s->helo != NULL)
+		rec_put(env, "helo", s->helo);
+	rec_put(env, "protocol", s->esmtp ? "ESMTP" : "SMTP");
+	if (s->mail.ret != NULL)
+		rec_put(env, "ret", s->mail.ret);
+	if (s->mail.envid != NULL)
+		rec_put(env, "envid", s->mail.envid);
+	if (s->mail.body != NULL)
+		rec_put(env, "body", s->mail.body);
+	rec_put(env, "smtputf8", s->mail.smtputf8 ? "1" : "0");
+	for (i = 0; i < s->rcpt_count; i++) {
+		rec_put(env, "rcpt", s->rcpts[i].address);
+		if (s->rcpts[i].orcpt != NULL)
+			rec_put(env, "orcpt", s->rcpts[i].orcpt);
+		if (s->rcpts[i].notify != NULL)
+			rec_put(env, "notify", s->rcpts[i].notify);
+	}
+	s->cleanup = smtpd_cleanup_open(s->loop, env,
+	    smtpd_session_cleanup_event, s);
+	rec_free(&env);
+	if (s->cleanup == NULL)
+		return -1;
+	s->content = buf_new(SMTPD_CONTENT_MAX);
+	return 0;
+}
+
+void
+smtpd_session_start_data(struct smtpd_session *s)
+{
+	s->wait = SMTPD_WAIT_DATA_START;
+}
+
+void
+smtpd_session_start_bdat(struct smtpd_session *s, uint64_t size, bool last)
+{
+	s->state = SMTPD_STATE_BDAT;
+	s->bdat_remaining = size;
+	s->bdat_last = last;
+}
+
+/* Hand decoded content to cleanup. */
+static void
+smtpd_session_push_content(struct smtpd_session *s)
+{
+	if (s->cleanup != NULL && s->content->len > 0)
+		smtpd_cleanup_write(s->cleanup, s->content->data,
+		    s->content->len);
+	buf_reset(s->content);
+}
+
+/* The end of DATA or of the LAST chunk: reject, or wait for cleanup. */
+static void
+smtpd_session_end_content(struct smtpd_session *s, const char *stage)
+{
+	const char *error = smtpd_data_error(&s->data);
+	const char *qid;
+
+	s->state = SMTPD_STATE_COMMAND;
+	if (error == NULL && s->bdat_error != NULL)
+		error = s->bdat_error;
+	if (error == NULL && (s->cleanup == NULL ||
+	    smtpd_cleanup_state(s->cleanup) == SMTPD_CLEANUP_FAILED)) {
+		if (s->cleanup != NULL) {
+			/* cleanup said no (header_checks, hop count). */
+			s->wait = SMTPD_WAIT_DATA_END;
+			smtpd_session_cleanup_update(s);
+			return;
+		}
+		error = "451 4.3.0 Error: queue file write error";
+	}
+	if (error != NULL) {
+		if (s->data.bare_lf || s->data.bare_cr) {
+			qid = s->cleanup ? smtpd_cleanup_qid(s->cleanup) : NULL;
+			log_warn("%s: bare <%s> received from %s[%s]",
+			    qid ? qid : "NOQUEUE",
+			    s->data.bare_lf ? "LF" : "CR", s->client_name,
+			    s->client_addr);
+		}
+		smtpd_session_log_reject(s, stage, error, s->rcpt_count > 0 ?
+		    s->rcpts[0].address : NULL);
+		smtpd_reply(s, "%s", error);
+		smtpd_session_reset(s);	/* closes cleanup: an abort */
+		return;
+	}
+	smtpd_cleanup_finish(s->cleanup);
+	s->wait = SMTPD_WAIT_DATA_END;
+	if (smtpd_cleanup_state(s->cleanup) == SMTPD_CLEANUP_FAILED)
+		smtpd_session_cleanup_update(s);
+}
+
+static bool
+smtpd_session_cleanup_full(const struct smtpd_session *s)
+{
+	return s->cleanup != NULL &&
+	    smtpd_cleanup_pending(s->cleanup) >= SMTPD_CLEANUP_HIGH;
+}
+
+/* Consume DATA content from s->in. */
+static void
+smtpd_session_data(struct smtpd_session *s)
+{
+	bool done = false;
+	long used;
+
+	while (s->in.len > 0 && !done && !smtpd_session_cleanup_full(s)) {
+		size_t n = s->in.len > SMTPD_READ_SIZE ? SMTPD_READ_SIZE :
+		    s->in.len;
+
+		used = smtpd_data_feed(&s->data, s->in.data, n, s->content,
+		    &done);
+		if (used < 0)
+			log_panic("content buffer too small");
+		buf_consume(&s->in, (size_t)used);
+		smtpd_session_push_content(s);
+	}
+	if (done)
+		smtpd_session_end_content(s, "END-OF-MESSAGE");
+}
+
+/* Consume BDAT chunk bytes from s->in. */
+static void
+smtpd_session_bdat(struct smtpd_session *s)
+{
+	while (s->bdat_remaining > 0 && s->in.len > 0 &&
+	    !smtpd_session_cleanup_full(s)) {
+		size_t n = s->in.len > SMTPD_READ_SIZE ? SMTPD_READ_SIZE :
+		    s->in.len;
+
+		if (n > s->bdat_remaining)
+			n = (size_t)s->bdat_remaining;
+		if (s->bdat_error == NULL) {
+			if (smtpd_data_bdat(&s->data, s->in.data, n,
+			    s->content) < 0)
+				log_panic("content buffer too small");
+			smtpd_session_push_content(s);
+		}
+		buf_consume(&s->in, n);
+		s->bdat_remaining -= n;
+	}
+	if (s->bdat_remaining > 0)
+		return;
+	if (s->bdat_error == NULL && smtpd_data_error(&s->data) != NULL &&
+	    s->data.too_big) {
+		s->bdat_error = xstrdup(smtpd_data_error(&s->data));
+		smtpd_cleanup_close(&s->cleanup);
+	}
+	if (s->bdat_error == NULL && s->cleanup != NULL &&
+	    smtpd_cleanup_state(s->cleanup) == SMTPD_CLEANUP_FAILED) {
+		s->bdat_error = xstrdup(smtpd_cleanup_reply(s->cleanup));
+		smtpd_cleanup_close(&s->cleanup);
+	}
+	if (s->bdat_last) {
+		if (s->bdat_error == NULL)
+			(void)smtpd_data_bdat_end(&s->data, s->content);
+		if (s->content != NULL)
+			smtpd_session_push_content(s);
+		smtpd_session_end_content(s, "END-OF-MESSAGE");
+		return;
+	}
+	s->state = SMTPD_STATE_COMMAND;
+	if (s->bdat_error != NULL)
+		smtpd_reply(s, "%s", s->bdat_error);
+	else
+		smtpd_reply(s, "250 2.0.0 Ok: %zu bytes", s->data.size);
+}
+
+/* -- commands ----------------------------------------------------------- */
+
+/* Take one command line from s->in. Returns false when none is complete. */
+static bool
+smtpd_session_command(struct smtpd_session *s)
+{
+	char *nl = memchr(s->in.data, '\n', s->in.len);
+	size_t len;
+	char *line;
+
+	if (nl == NULL) {
+		if (s->in.len > SMTPD_LINE_MAX) {
+			/* Drop what we have; answer at the line's end. */
+			s->discard_line = true;
+			buf_reset(&s->in);
+		}
+		return false;
+	}
+	len = (size_t)(nl - s->in.data);
+	if (s->discard_line || len > SMTPD_LINE_MAX) {
+		s->discard_line = false;
+		buf_consume(&s->in, len + 1);
+		s->stat_verb = -1;
+		smtpd_reply(s, "500 5.5.2 Error: line too long");
+		return true;
+	}
+	if (len > 0 && s->in.data[len - 1] == '\r')
+		len--;
+	if (memchr(s->in.data, '\0', len) != NULL) {
+		/* A NUL would cut the line short where we look and not
+		 * where the client meant: refuse the whole line. */
+		buf_consume(&s->in, (size_t)(nl - s->in.data) + 1);
+		s->stat_verb = SMTPD_VERB_UNKNOWN;
+		smtpd_reply(s, "500 5.5.2 Error: bad syntax");
+		return true;
+	}
+	line = xstrndup(s->in.data, len);
+	buf_consume(&s->in, (size_t)(nl - s->in.data) + 1);
+	smtpd_proto_command(s, line);
+	xfree(&line);
+	return true;
+}
+
+static void
+smtpd_session_sleep_done(void *ctx)
+{
+	struct smtpd_session *s = ctx;
+
+	s->wait = SMTPD_WAIT_NONE;
+	smtpd_session_timeout_rearm(s);
+	smtpd_session_run(s);
+}
+
+/* After an error reply: the hard limit closes, the soft limit sleeps. */
+static bool
+smtpd_session_error_limits(struct smtpd_session *s)
+{
+	long long hard = config_get_int("smtpd_hard_error_limit");
+	long long soft = config_get_int("smtpd_soft_error_limit");
+	long long pause = config_get_time("smtpd_error_sleep_time");
+
+	if (hard > 0 && s->errors >= hard) {
+		log_info("too many errors after %s from %s[%s]",
+		    s->last_command ? s->last_command : "CONNECT",
+		    s->client_name, s->client_addr);
+		smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
+		    config_get("myhostname"));
+		s->closing = true;
+		return true;
+	}
+	if (s->errors > soft && pause > 0) {
+		s->wait = SMTPD_WAIT_SLEEP;
+		event_timer_set(s->loop, &s->sleep, pause * 1000,
+		    smtpd_session_sleep_done, s);
+		return true;
+	}
+	return false;
+}
+
+/* Consume input as far as the state allows. */
+static void
+smtpd_session_process(struct smtpd_session *s)
+{
+	while (!s->closing && s->wait == SMTPD_WAIT_NONE) {
+		int errors = s->errors;
+
+		switch (s->state) {
+		case SMTPD_STATE_GREET:
+			return;
+		case SMTPD_STATE_COMMAND:
+			if (!smtpd_session_command(s))
+				return;
+			break;
+		case SMTPD_STATE_DATA:
+			if (s->in.len == 0 || smtpd_session_cleanup_full(s))
+				return;
+			smtpd_session_data(s);
+			break;
+		case SMTPD_STATE_BDAT:
+			if ((s->in.len == 0 && s->bdat_remaining > 0) ||
+			    smtpd_session_cleanup_full(s))
+				return;
+			smtpd_session_bdat(s);
+			break;
+		}
+		if (s->errors > errors && smtpd_session_error_limits(s))
+			return;
+	}
+}
+
+/* Write replies; false when the connection is broken. */
+static bool
+smtpd_session_flush(struct smtpd_session *s)
+{
+	while (s->out.len > 0) {
+		ssize_t n = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			buf_consume(&s->out, (size_t)n);
+			smtpd_session_timeout_rearm(s);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		return false;
+	}
+	return true;
+}
+
+static void
+smtpd_session_free(struct smtpd_session *s)
+{
+	struct buf line;
+	unsigned ok = 0, all = 0;
+	int v;
+
+	if (s->cleanup != NULL && s->wait != SMTPD_WAIT_DATA_END)
+		log_info("%s: lost connection with %s[%s] during the "
+		    "transaction", smtpd_cleanup_qid(s->cleanup) ?
+		    smtpd_cleanup_qid(s->cleanup) : "NOQUEUE",
+		    s->client_name, s->client_addr);
+	buf_init(&line, 1024);
+	(void)buf_printf(&line, "disconnect from %s[%s]", s->client_name,
+	    s->client_addr);
+	/* Postfix's order: the known commands, then "unknown". */
+	for (int i = 1; i <= SMTPD_VERB_COUNT; i++) {
+		v = i % SMTPD_VERB_COUNT;
+		if (s->stats[v][1] == 0)
+			continue;
+		ok += s->stats[v][0];
+		all += s->stats[v][1];
+		if (s->stats[v][0] == s->stats[v][1])
+			(void)buf_printf(&line, " %s=%u", smtpd_cmd_name(v),
+			    s->stats[v][1]);
+		else
+			(void)buf_printf(&line, " %s=%u/%u",
+			    smtpd_cmd_name(v), s->stats[v][0], s->stats[v][1]);
+	}
+	if (ok == all)
+		(void)buf_printf(&line, " commands=%u", all);
+	else
+		(void)buf_printf(&line, " commands=%u/%u", ok, all);
+	log_info("%s", line.data);
+	buf_release(&line);
+
+	smtpd_session_reset(s);
+	event_timer_cancel(s->loop, &s->timeout);
+	event_timer_cancel(s->loop, &s->sleep);
+	event_del(s->loop, s->fd);
+	close(s->fd);
+	buf_release(&s->in);
+	buf_release(&s->out);
+	xfree(&s->client_name);
+	xfree(&s->client_addr);
+	xfree(&s->client_port);
+	xfree(&s->helo);
+	xfree(&s->client_reject);
+	xfree(&s);
+	server_session_done();
+}
+
+/* Process input, write output, decide what to watch; may free s. */
+static void
+smtpd_session_run(struct smtpd_session *s)
+{
+	bool want_read;
+
+	smtpd_session_process(s);
+	if (s->wait != SMTPD_WAIT_SLEEP && !smtpd_session_flush(s)) {
+		smtpd_session_free(s);
+		return;
+	}
+	/* At EOF, finish what was read (a client may send a whole pipelined
+	 * session and close); give up when nothing more can be done. */
+	if (s->eof && !s->closing && s->wait == SMTPD_WAIT_NONE &&
+	    !smtpd_session_cleanup_full(s)) {
+		log_info("lost connection after %s from %s[%s]",
+		    s->last_command ? s->last_command : "CONNECT",
+		    s->client_name, s->client_addr);
+		s->closing = true;
+	}
+	if (s->closing && (s->out.len == 0 || s->eof)) {
+		smtpd_session_free(s);
+		return;
+	}
+	want_read = !s->closing && !s->eof && s->state != SMTPD_STATE_GREET &&
+	    s->wait != SMTPD_WAIT_SLEEP && s->in.len < SMTPD_IN_HIGH &&
+	    s->out.len < SMTPD_OUT_HIGH && !smtpd_session_cleanup_full(s);
+	(void)event_mod(s->loop, s->fd, (want_read ? EVENT_READ : 0) |
+	    (s->out.len > 0 && s->wait != SMTPD_WAIT_SLEEP ? EVENT_WRITE : 0));
+}
+
+static void
+smtpd_session_read(struct smtpd_session *s)
+{
+	static char chunk[SMTPD_READ_SIZE];
+	ssize_t n;
+
+	if (s->in.len >= SMTPD_IN_HIGH)
+		return;
+	n = recv(s->fd, chunk, sizeof(chunk), 0);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN ||
+	    errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		s->eof = true;
+		return;
+	}
+	smtpd_session_timeout_rearm(s);
+	if (buf_add(&s->in, chunk, (size_t)n) < 0)
+		log_panic("session input buffer overflow");
+}
+
+static void
+smtpd_session_event(int fd, int events, void *ctx)
+{
+	struct smtpd_session *s = ctx;
+
+	if (events & (EVENT_READ | EVENT_ERROR))
+		smtpd_session_read(s);
+	smtpd_session_run(s);
+}
+
+static void
+smtpd_session_timeout(void *ctx)
+{
+	struct smtpd_session *s = ctx;
+
+	log_info("timeout after %s from %s[%s]",
+	    s->last_command ? s->last_command : "CONNECT", s->client_name,
+	    s->client_addr);
+	s->wait = SMTPD_WAIT_NONE;
+	event_timer_cancel(s->loop, &s->sleep);
+	buf_reset(&s->out);
+	smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    config_get("myhostname"));
+	s->closing = true;
+	(void)smtpd_session_flush(s);
+	smtpd_session_free(s);
+}
+
+static void
+smtpd_session_greet(void *ctx)
+{
+	struct smtpd_session *s = ctx;
+	char byte;
+	ssize_t n;
+
+	/* RFC 5321 4.3.1: a client must wait for the greeting. */
+	n = recv(s->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	s->state = SMTPD_STATE_COMMAND;
+	smtpd_proto_greet(s, n > 0);
+	smtpd_session_run(s);
+}
+
+/* name[addr] and port of the peer; IPv4-mapped IPv6 shown as IPv4. */
+static void
+smtpd_session_peer(struct smtpd_session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN] = "unknown";
+	unsigned port = 0;
+
+	if (getpeername(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+				inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
+				    addr, sizeof(addr));
+			else
+				inet_ntop(AF_INET6, &sin6->sin6_addr, addr,
+				    sizeof(addr));
+			port = ntohs(sin6->sin6_port);
+		} else if (ss.ss_family == AF_UNIX) {
+			snprintf(addr, sizeof(addr), "127.0.0.1");
+		}
+	}
+	/* XXX no reverse DNS yet (lib/dns comes with libldns); Postfix says
+	 * "unknown" for a client without a verified name. */
+	s->client_name = xstrdup("unknown");
+	s->client_addr = xstrdup(addr);
+	s->client_port = xasprintf("%u", port);
+}
+
+void
+smtpd_session_new(struct event_loop *loop, int fd)
+{
+	struct smtpd_session *s = xcalloc(1, sizeof(*s));
+	long long pause = config_get_time("smtpd_greet_pause");
+
+	s->loop = loop;
+	s->fd = fd;
+	s->state = SMTPD_STATE_GREET;
+	s->stat_verb = -1;
+	buf_init(&s->in, SMTPD_IN_MAX);
+	buf_init(&s->out, SMTPD_OUT_MAX);
+	smtpd_session_peer(s);
+	log_info("connect from %s[%s]", s->client_name, s->client_addr);
+	if (event_add(loop, fd, 0, smtpd_session_event, s) < 0) {
+		log_warn("event_add: %m");
+		close(fd);
+		xfree(&s->client_name);
+		xfree(&s->client_addr);
+		xfree(&s->client_port);
+		buf_release(&s->in);
+		buf_release(&s->out);
+		xfree(&s);
+		server_session_done();
+		return;
+	}
+	smtpd_session_timeout_rearm(s);
+	if (pause > 0)
+		event_timer_set(loop, &s->sleep, pause * 1000,
+		    smtpd_session_greet, s);
+	else
+		smtpd_session_greet(s);
+}
