@@ -323,12 +323,9 @@ class QmgrTest(unittest.TestCase):
         log = q.log()
         self.assertIn(f"{qid}: from=<sender@example.org>, size=18, nrcpt=4 "
                       "(queue active)", log)
-        for r, relay in (("sent-a@example.test", "local"),
-                         ("root", "local"), ("sent-v@virt.test", "virtual")):
-            self.assertRegex(log, re.escape(f"{qid}: to=<{r}>, relay={relay}"
-                                            ", delay=") +
-                             r"[0-9.]+, dsn=2\.0\.0, status=sent "
-                             r"\(delivered to maildir\)")
+        # Agents log their own results (one line per delivery, as
+        # Postfix's do); qmgr must not log them a second time.
+        self.assertNotIn("status=sent", log)
         self.assertEqual(sorted(local.delivered()),
                          ["root", "sent-a@example.test", "sent-b@localhost"])
         self.assertEqual(virtual.delivered(), ["sent-v@virt.test"])
@@ -354,10 +351,8 @@ class QmgrTest(unittest.TestCase):
         self.assertTrue(wait_for(lambda: q.files("deferred") == [qid]),
                         q.log())
         log = q.log()
-        self.assertIn(f"{qid}: to=<defer-b@example.test>, relay=local", log)
-        self.assertRegex(log, r"dsn=4\.2\.2, status=deferred \(mailbox full\)")
-        self.assertRegex(log, r"to=<bounce-c@example.test>, .*dsn=5\.1\.1, "
-                         r"status=bounced \(unknown user\)")
+        # Results the agent reported are in log/QID, not logged twice.
+        self.assertNotIn(f"{qid}: to=<defer-b@example.test>, relay=local", log)
         self.assertRegex(log, r"to=<x@remote.test>, relay=none, .*dsn=4\.4\.1,"
                          r" status=deferred \(outbound delivery is not "
                          r"available yet \(no smtp transport configured\)\)")
@@ -420,7 +415,7 @@ class QmgrTest(unittest.TestCase):
         self.assertRegex(log, r"to=<hang-b@example.test>, relay=local, "
                          r".*dsn=4\.3\.0, status=deferred \(delivery agent "
                          r"local crashed or timed out")
-        self.assertIn("to=<sent-c@example.test>, relay=local", log)
+        self.assertNotIn("to=<sent-c@example.test>, relay=local", log)
         text = q.queue_text("deferred", qid)
         self.assertIn("rcpt=crash-a@example.test", text)
         self.assertIn("rcpt=hang-b@example.test", text)
