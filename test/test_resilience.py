@@ -125,19 +125,28 @@ class CrashTest(unittest.TestCase):
         return got
 
     def test_kill_daemons_under_load(self):
+        killed = []
+
         def disrupt(threads):
             rnd = random.Random(7)
+            names = ["smtpd", "cleanup", "qmgr", "local"]
             end = time.time() + 60
             while any(t.is_alive() for t in threads) and time.time() < end:
-                time.sleep(rnd.uniform(0.2, 0.8))
-                name = rnd.choice(["smtpd", "cleanup", "qmgr", "local"])
+                time.sleep(rnd.uniform(0.1, 0.4))
+                # Every daemon in turn, a random process of it.
+                name = names[len(killed) % len(names)]
                 pids = self.inst.daemon_pids(name)
                 if pids:
                     try:
                         os.kill(rnd.choice(pids), 9)
+                        killed.append(name)
                     except ProcessLookupError:
                         pass
         self.run_load_with(disrupt)
+        print(f"  killed: {', '.join(killed)}")
+        for name in ("smtpd", "cleanup", "qmgr", "local"):
+            self.assertIn(name, killed, f"{name} was never killed")
+        self.assertRegex(self.inst.logtext(), r"killed by signal 9")
 
     def test_kill_master_under_load(self):
         def disrupt(threads):
