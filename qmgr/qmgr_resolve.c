@@ -8,7 +8,7 @@
  *      (empty transport: the one the address class gives; empty nexthop:
  *      the class's default nexthop);
  *   2. the domain (lower case, trailing dot removed) in mydestination, or
- *      "localhost", or no domain at all -> $local_transport;
+ *      no domain at all -> $local_transport;
  *   3. in virtual_mailbox_domains -> $virtual_transport;
  *   4. in relay_domains -> $relay_transport;
  *   5. anything else -> $default_transport.
@@ -308,7 +308,7 @@ qmgr_resolve(struct qmgr_resolver *r, const char *address,
 	memset(route_r, 0, sizeof(*route_r));
 	domain = qmgr_resolve_domain_key(at != NULL ? at + 1 : "");
 
-	if (domain[0] == '\0' || strcmp(domain, "localhost") == 0)
+	if (domain[0] == '\0')
 		found = 1;
 	else
 		found = qmgr_resolve_list_match(&r->local, domain);

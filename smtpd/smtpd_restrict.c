@@ -10,7 +10,8 @@
  * "sub.example.com"); the null sender's key is "<>".
  *
  * Decided here: a recipient without a domain is local (like Postfix,
- * which appends $myorigin); "localhost" is always a local domain; a table
+ * which appends $myorigin); "localhost" is local only when mydestination
+ * lists it, as in Postfix (make run serves it as a virtual domain); a table
  * that failed to open answers "451 4.3.5 Server configuration error"
  * for the checks that need it, so mail waits instead of being let in.
  */

@@ -90,7 +90,9 @@ test_relay_and_unlisted(void)
 		{ OUTSIDE, "alice@example.test", NULL },
 		{ OUTSIDE, "Alice+Tag@EXAMPLE.test", NULL },
 		{ OUTSIDE, "postmaster", NULL },
-		{ OUTSIDE, "alice@localhost", NULL },
+		/* localhost is ours only when mydestination says so. */
+		{ OUTSIDE, "alice@localhost", "554 5.7.1 <alice@localhost>: "
+		  "Relay access denied" },
 		{ OUTSIDE, "carol@virtual.test", NULL },
 		{ OUTSIDE, "anyone@catch.test", NULL },
 		{ OUTSIDE, "info@valias.test", NULL },

@@ -214,7 +214,7 @@ smtpd_tables_domain_in(const char *param, const char *domain, bool parents)
 int
 smtpd_tables_local_domain(const char *domain)
 {
-	if (*domain == '\0' || strcasecmp(domain, "localhost") == 0)
+	if (*domain == '\0')
 		return 1;
 	return smtpd_tables_domain_in("mydestination", domain, false);
 }
