@@ -65,6 +65,10 @@ struct master_service {
 	struct master_service *next;
 };
 
+/* master_env.c: keep only the variables the import_environment list
+ * names ("NAME" or "NAME=value"). */
+void master_import_environment(const char *list);
+
 /* master_backoff.c: the delay after the previous one (0: none yet):
  * 1 s, doubling, at most MASTER_BACKOFF_MAX. */
 int master_backoff_next(int previous);

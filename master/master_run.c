@@ -102,6 +102,7 @@ master_load_main(void)
 			log_warn("%s, line %d: %s", errors[i].file,
 			    errors[i].line, errors[i].text);
 	}
+	master_import_environment(config_get("import_environment"));
 	value = config_get("maillog_file");
 	log_set_file(*value != '\0' ? value : NULL);
 	value = config_get("syslog_name");
@@ -405,6 +406,10 @@ master_run(const char *config_dir, bool foreground)
 	if (queue_make_dirs(master_queue_dir, master_uid, master_gid) < 0)
 		log_fatal("create queue directories in %s: %m",
 		    master_queue_dir);
+	/* Like every daemon, the master lives in the queue directory: it
+	 * holds no other directory busy, and core files land there. */
+	if (chdir(master_queue_dir) < 0)
+		log_fatal("chdir %s: %m", master_queue_dir);
 	master_secure_pid_dir();
 	if (master_lock(master_queue_dir, &other) < 0) {
 		if (other > 0)

@@ -154,6 +154,10 @@ class Instance:
             "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
             "message_size_limit": "10240000",
             "minimal_backoff_time": "2s",
+            # Sanitizer builds: reports land in the queue directory (see
+            # sanitizer_reports()), which is every daemon's cwd and jail.
+            "import_environment": "MAIL_CONFIG TZ LANG=C ASAN_OPTIONS "
+                                  "UBSAN_OPTIONS",
             "maximal_backoff_time": "4s",
         }
         settings.update(main or {})
@@ -231,8 +235,21 @@ class Instance:
 
     def cleanup(self):
         self.stop()
+        reports = self.sanitizer_reports()
         if not os.environ.get("POSTERN_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer reports from the daemons:\n" +
+                                 "\n".join(reports))
+
+    def sanitizer_reports(self):
+        """ASan/UBSan reports the daemons wrote (test/run.py sets
+        log_path=sanitizer, relative to the queue directory)."""
+        out = []
+        for f in sorted(glob.glob(os.path.join(self.queue, "sanitizer.*"))):
+            with open(f, errors="replace") as fh:
+                out.append(f"--- {f}\n{fh.read()[-4000:]}")
+        return out
 
     def can_connect(self):
         try:
