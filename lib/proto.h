@@ -23,8 +23,23 @@
  *
  * qmgr/1 (cleanup, postern -> qmgr on PROTO_QMGR_PATH)
  *   request:  proto=qmgr/1, request=wakeup | flush [domain] |
- *             hold|release|delete|requeue [qid=ID|ALL]
+ *             hold|release|delete|requeue [qid=ID|ALL] | list
  *   reply:    proto=qmgr/1, status=ok | status=CODE, text
+ *   list (`postern queue list`/mailq for users who may not read the
+ *   queue directories; Postfix's showq): the reply is one record per
+ *   queued message, in queue ID (arrival) order,
+ *             proto=qmgr/1, qid=ID, queue=incoming|active|deferred|hold,
+ *             size=N (content bytes), arrival=UNIX_SECONDS, sender
+ *             (empty: the null sender), then per pending recipient
+ *             rcpt=ADDRESS and, when log/QID has one, reason=TEXT right
+ *             after it; omitted=N when N more pending recipients did
+ *             not fit in one record
+ *   then the end record, the only one with a status:
+ *             proto=qmgr/1, status=ok, count=N (message records sent),
+ *             [truncated=1: qmgr lists at most 100000 messages]
+ *   A client reads records until one has a status. Nothing about the
+ *   content is sent; messages that leave the queue meanwhile are left
+ *   out.
  *
  * delivery/1 (qmgr -> local, virtual, later smtp/lmtp, on
  *             private/TRANSPORT)

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "rec.h"
 
 #ifndef POSTERN_VERSION
 #define POSTERN_VERSION "0.1"
@@ -59,6 +60,7 @@ struct postern_queue_entry {
 	/* Parallel to rcpts, entries may be NULL; the array may be
 	 * NULL. */
 	char **reasons;
+	size_t omitted;		/* pending recipients not in rcpts */
 };
 /* Append one mailq-format entry (header line, reasons, recipients, blank
  * line) to out. */
@@ -71,6 +73,15 @@ void postern_queue_trailer(struct buf *out, size_t total_bytes,
 /* From the text of a log/QID file (rec records with rcpt and reason
  * attributes), the reason for rcpt as a fresh string, or NULL. */
 char *postern_queue_reason(const char *data, size_t len, const char *rcpt);
+/* One message record of qmgr's list reply (proto=qmgr/1, qid, queue,
+ * size, arrival, sender, rcpt with optional reason, omitted; nothing
+ * else) as an entry whose strings point into r: 0, or -1 when malformed.
+ * Free with postern_queue_entry_release(). */
+int postern_queue_entry_from_rec(const struct rec *r,
+    struct postern_queue_entry *e_r);
+void postern_queue_entry_release(struct postern_queue_entry *e);
+/* mailq: read the queue directly; when that is not allowed (EACCES: the
+ * queue is mail_owner's, mode 0700), ask qmgr (request=list). */
 int postern_queue_list(void);
 /* Send a qmgr/1 request (flush, hold, release, delete, requeue) with an
  * optional qid. */

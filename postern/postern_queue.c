@@ -2,17 +2,33 @@
  * postern_queue.c - `postern queue list` (mailq) and the requests that
  * `postern flush` and `queue hold|release|delete|requeue` send to qmgr.
  *
- * The listing reads incoming/, active/, deferred/ and hold/ directly
- * (queue_open, read-only) in queue ID order, i.e. by arrival, in
- * Postfix's mailq format: ID with '*' for active and '!' for held
- * messages, size, arrival time, sender, then each pending recipient
- * indented, preceded by "(reason)" from log/QID when a delivery attempt
- * left one. Files that vanish or are incomplete while we look (qmgr moves
- * them) are skipped silently. Everything that changes the queue goes
- * through qmgr (only qmgr moves and removes queue files).
+ * The listing comes from one of two sources and goes through one
+ * formatter (postern_queue_format), in Postfix's mailq format: ID with
+ * '*' for active and '!' for held messages, size, arrival time, sender,
+ * then each pending recipient indented, preceded by "(reason)" from
+ * log/QID when a delivery attempt left one. Control characters in
+ * addresses and reasons are shown as '?', as Postfix's showq does: the
+ * listing may reach a terminal and its text comes from strangers.
+ *   - Directly: root and mail_owner read incoming/, active/, deferred/
+ *     and hold/ (queue_open, read-only) in queue ID order, i.e. by
+ *     arrival. A file that qmgr moved on since we read the directories
+ *     is read where it is now; files that vanish or are incomplete while
+ *     we look are skipped silently. This works while postern is
+ *     stopped.
+ *   - Through qmgr: the queue directories are mode 0700 mail_owner, so
+ *     for everyone else opendir() fails with EACCES and we send
+ *     request=list to qmgr on public/qmgr (mode 0666), as Postfix's
+ *     postqueue asks showq. The reply is one record per message and an
+ *     end record (lib/proto.h). When qmgr is not running the listing is
+ *     unavailable: "mail system is down", exit 1 (by design no program
+ *     is set-uid).
+ * Everything that changes the queue goes through qmgr (only qmgr moves
+ * and removes queue files).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +49,17 @@
 #define POSTERN_LOG_MAX		(1024 * 1024)
 #define POSTERN_QMGR_TIMEOUT_MS	30000
 
+/* The queues listed, in the order a message goes through them, and the
+ * mark mailq puts after a queue ID in each. */
+static const struct {
+	const char *dir;
+	char status;
+} postern_queues[] = {
+	{ "incoming", ' ' }, { "active", '*' }, { "deferred", ' ' },
+	{ "hold", '!' },
+};
+#define POSTERN_QUEUES	(sizeof(postern_queues) / sizeof(postern_queues[0]))
+
 static const char *
 postern_queue_reason_at(const struct postern_queue_entry *e, size_t i)
 {
@@ -43,6 +70,25 @@ static bool
 postern_queue_same(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Append s with control characters shown as '?'. */
+static void
+postern_queue_put_printable(struct buf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		buf_add_char(out, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	}
+}
+
+static void
+postern_queue_put_rcpt(struct buf *out, const char *rcpt)
+{
+	buf_printf(out, "%41s", "");
+	postern_queue_put_printable(out, rcpt);
+	buf_add_char(out, '\n');
 }
 
 void
@@ -56,14 +102,16 @@ postern_queue_format(struct buf *out, const struct postern_queue_entry *e)
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) == 0)
 		snprintf(when, sizeof(when), "%lld", e->arrival);
-	buf_printf(out, "%-11s %7zu %-20.20s %s\n",
-	    e->status == ' ' ? e->qid : id, e->size, when,
+	buf_printf(out, "%-11s %7zu %-20.20s ",
+	    e->status == ' ' ? e->qid : id, e->size, when);
+	postern_queue_put_printable(out,
 	    *e->sender != '\0' ? e->sender : "MAILER-DAEMON");
+	buf_add_char(out, '\n');
 	/* Like mailq: recipients without a reason first, then each reason
 	 * once, followed by the recipients it applies to. */
 	for (size_t i = 0; e->rcpts != NULL && e->rcpts[i] != NULL; i++)
 		if (postern_queue_reason_at(e, i) == NULL)
-			buf_printf(out, "%41s%s\n", "", e->rcpts[i]);
+			postern_queue_put_rcpt(out, e->rcpts[i]);
 	for (size_t i = 0; e->rcpts != NULL && e->rcpts[i] != NULL; i++) {
 		const char *reason = postern_queue_reason_at(e, i);
 		bool seen = false;
@@ -73,12 +121,17 @@ postern_queue_format(struct buf *out, const struct postern_queue_entry *e)
 			    reason);
 		if (reason == NULL || seen)
 			continue;
-		buf_printf(out, "(%s)\n", reason);
+		buf_add_char(out, '(');
+		postern_queue_put_printable(out, reason);
+		buf_add_str(out, ")\n");
 		for (size_t k = i; e->rcpts[k] != NULL; k++)
 			if (postern_queue_same(postern_queue_reason_at(e, k),
 			    reason))
-				buf_printf(out, "%41s%s\n", "", e->rcpts[k]);
+				postern_queue_put_rcpt(out, e->rcpts[k]);
 	}
+	if (e->omitted > 0)
+		buf_printf(out, "%41s(%zu more recipient%s not shown)\n", "",
+		    e->omitted, e->omitted == 1 ? "" : "s");
 	buf_add_str(out, "\n");
 }
 
@@ -124,10 +177,41 @@ postern_queue_reason(const char *data, size_t len, const char *rcpt)
 	return found;
 }
 
+/* What is shown so far: the header goes out before the first entry, the
+ * trailer after the last. */
+struct postern_listing {
+	struct buf *out;
+	size_t shown;
+	size_t total;		/* bytes */
+};
+
+static void
+postern_listing_add(struct postern_listing *l,
+    const struct postern_queue_entry *e)
+{
+	if (l->shown == 0)
+		buf_add_str(l->out, "-Queue ID-  --Size-- "
+		    "----Arrival Time---- -Sender/Recipient-------\n");
+	postern_queue_format(l->out, e);
+	l->shown++;
+	l->total += e->size;
+	if (l->out->len > 65536) {
+		fwrite(l->out->data, 1, l->out->len, stdout);
+		buf_reset(l->out);
+	}
+}
+
+static void
+postern_listing_end(struct postern_listing *l)
+{
+	postern_queue_trailer(l->out, l->total, l->shown);
+	fwrite(l->out->data, 1, l->out->len, stdout);
+	buf_reset(l->out);
+}
+
 struct postern_queue_name {
 	char *qid;
-	const char *dir;
-	char status;
+	size_t queue;		/* index into postern_queues */
 };
 
 static int
@@ -138,53 +222,69 @@ postern_queue_cmp(const void *a, const void *b)
 	return strcmp(x->qid, y->qid);
 }
 
-/* 0, or -1 when the directory exists but cannot be read. */
+/* 0, or -1 with errno when the directory exists but cannot be read. */
 static int
-postern_queue_scan(const char *dir, char status,
-    struct postern_queue_name **names_r, size_t *count_r)
+postern_queue_scan(size_t queue, struct postern_queue_name **names_r,
+    size_t *count_r)
 {
 	struct dirent *d;
-	DIR *dp = opendir(dir);
+	DIR *dp = opendir(postern_queues[queue].dir);
 
-	if (dp == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "postern: %s/%s: %s\n",
-		    config_get("queue_directory"), dir, strerror(errno));
-		return -1;
-	}
+	if (dp == NULL)
+		return errno == ENOENT ? 0 : -1;
 	while ((d = readdir(dp)) != NULL) {
 		if (d->d_name[0] == '.' || !queue_id_valid(d->d_name))
 			continue;
 		*names_r = xreallocarray(*names_r, *count_r + 1,
 		    sizeof(**names_r));
 		(*names_r)[*count_r] = (struct postern_queue_name){
-			.qid = xstrdup(d->d_name), .dir = dir,
-			.status = status };
+			.qid = xstrdup(d->d_name), .queue = queue };
 		(*count_r)++;
 	}
 	closedir(dp);
 	return 0;
 }
 
-/* One message: 0 and its size, or -1 when it could not be read. */
-static int
-postern_queue_show(struct buf *out, const struct postern_queue_name *n,
-    size_t *size_r)
+/* Open the message where it is now: where the scan saw it, else in a
+ * later queue (qmgr moved it meanwhile), as qmgr's listing does. NULL
+ * when it is gone or incomplete; *queue_r is where it was found. */
+static struct queue_file *
+postern_queue_open(const struct postern_queue_name *n, size_t *queue_r)
 {
-	struct postern_queue_entry e = { .qid = n->qid, .status = n->status };
-	char *path = xasprintf("%s/%s", n->dir, n->qid);
+	for (size_t k = 0; k < POSTERN_QUEUES; k++) {
+		size_t i = (n->queue + k) % POSTERN_QUEUES;
+		char *path = xasprintf("%s/%s", postern_queues[i].dir,
+		    n->qid);
+		struct queue_file *q = queue_open(path, false);
+
+		xfree(&path);
+		if (q != NULL) {
+			*queue_r = i;
+			return q;
+		}
+		if (errno != ENOENT)
+			break;
+	}
+	return NULL;
+}
+
+/* One message, when it can be read, added to the listing. */
+static void
+postern_queue_show(struct postern_listing *l,
+    const struct postern_queue_name *n)
+{
+	struct postern_queue_entry e = { .qid = n->qid };
 	char *log_path = xasprintf("log/%s", n->qid);
-	struct queue_file *q = queue_open(path, false);
+	size_t queue = n->queue;
+	struct queue_file *q = postern_queue_open(n, &queue);
 	struct buf *log_text = buf_new(POSTERN_LOG_MAX);
 	bool have_log;
 	const char *value;
 	size_t pending = 0;
-	int rc = -1;
 
-	xfree(&path);
 	if (q == NULL)
 		goto done;
+	e.status = postern_queues[queue].status;
 	have_log = io_read_file(log_path, POSTERN_LOG_MAX, log_text) == 0;
 	e.size = q->size;
 	value = queue_get(q, "arrival");
@@ -203,9 +303,7 @@ postern_queue_show(struct buf *out, const struct postern_queue_name *n,
 			    q->rcpts[i].address);
 		pending++;
 	}
-	postern_queue_format(out, &e);
-	*size_r = e.size;
-	rc = 0;
+	postern_listing_add(l, &e);
 	for (size_t i = 0; i < pending; i++)
 		xfree(&e.reasons[i]);
 	xfree(&e.reasons);
@@ -214,60 +312,229 @@ postern_queue_show(struct buf *out, const struct postern_queue_name *n,
 done:
 	buf_free(&log_text);
 	xfree(&log_path);
+}
+
+/* The listing read from the queue directories: 0, 1 on failure, or -1
+ * with errno EACCES/EPERM (nothing printed) when we may not read them. */
+static int
+postern_queue_list_direct(struct postern_listing *l)
+{
+	struct postern_queue_name *names = NULL;
+	size_t count = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < POSTERN_QUEUES; i++) {
+		if (postern_queue_scan(i, &names, &count) == 0)
+			continue;
+		if (errno == EACCES || errno == EPERM) {
+			rc = -1;
+		} else {
+			fprintf(stderr, "postern: %s/%s: %s\n",
+			    config_get("queue_directory"),
+			    postern_queues[i].dir, strerror(errno));
+			rc = 1;
+		}
+		for (size_t j = 0; j < count; j++)
+			xfree(&names[j].qid);
+		xfree(&names);
+		if (rc < 0)
+			errno = EACCES;
+		return rc;
+	}
+	if (count > 0)
+		qsort(names, count, sizeof(*names), postern_queue_cmp);
+	for (size_t i = 0; i < count; i++) {
+		/* Seen in two directories: it moved while we read them. */
+		if (i + 1 == count || strcmp(names[i].qid,
+		    names[i + 1].qid) != 0)
+			postern_queue_show(l, &names[i]);
+		xfree(&names[i].qid);
+	}
+	xfree(&names);
+	postern_listing_end(l);
+	return 0;
+}
+
+void
+postern_queue_entry_release(struct postern_queue_entry *e)
+{
+	xfree(&e->rcpts);
+	xfree(&e->reasons);
+}
+
+int
+postern_queue_entry_from_rec(const struct rec *r,
+    struct postern_queue_entry *e_r)
+{
+	struct postern_queue_entry e = { .qid = NULL };
+	const char *queue = NULL;
+	size_t rcpts = 0;
+	unsigned seen = 0;
+	long long number;
+	char *end;
+
+	*e_r = e;
+	if (r->count == 0 || strcmp(r->attrs[0].name, "proto") != 0 ||
+	    strcmp(r->attrs[0].value, PROTO_QMGR) != 0)
+		return -1;
+	for (size_t i = 1; i < r->count; i++)
+		rcpts += strcmp(r->attrs[i].name, "rcpt") == 0;
+	e.rcpts = xcalloc(rcpts + 1, sizeof(*e.rcpts));
+	e.reasons = xcalloc(rcpts + 1, sizeof(*e.reasons));
+	rcpts = 0;
+	for (size_t i = 1; i < r->count; i++) {
+		static const char *const singles[] = { "qid", "queue",
+			"sender", "size", "arrival", "omitted", NULL };
+		const char *name = r->attrs[i].name;
+		char *value = r->attrs[i].value;
+		size_t k;
+
+		if (strcmp(name, "rcpt") == 0) {
+			e.rcpts[rcpts++] = value;
+			continue;
+		}
+		if (strcmp(name, "reason") == 0) {
+			/* Belongs to the rcpt just before it, once. */
+			if (strcmp(r->attrs[i - 1].name, "rcpt") != 0)
+				goto bad;
+			e.reasons[rcpts - 1] = value;
+			continue;
+		}
+		for (k = 0; singles[k] != NULL; k++)
+			if (strcmp(name, singles[k]) == 0)
+				break;
+		if (singles[k] == NULL || (seen & (1u << k)))
+			goto bad;	/* strict: unknown or repeated */
+		seen |= 1u << k;
+		if (k == 0) {
+			e.qid = value;
+		} else if (k == 1) {
+			queue = value;
+		} else if (k == 2) {
+			e.sender = value;
+		} else {
+			errno = 0;
+			number = strtoll(value, &end, 10);
+			if (errno != 0 || end == value || *end != '\0' ||
+			    number < 0 || (unsigned long long)number > SIZE_MAX)
+				goto bad;
+			if (k == 3)
+				e.size = (size_t)number;
+			else if (k == 4)
+				e.arrival = number;
+			else
+				e.omitted = (size_t)number;
+		}
+	}
+	if (e.qid == NULL || !queue_id_valid(e.qid) || queue == NULL ||
+	    e.sender == NULL)
+		goto bad;
+	for (size_t i = 0; i < POSTERN_QUEUES; i++)
+		if (strcmp(queue, postern_queues[i].dir) == 0) {
+			e.status = postern_queues[i].status;
+			*e_r = e;
+			return 0;
+		}
+bad:
+	postern_queue_entry_release(&e);
+	return -1;
+}
+
+/* The listing from qmgr's reply to request=list: 0, or 1 after telling
+ * why not. */
+static int
+postern_queue_list_qmgr(struct postern_listing *l)
+{
+	char *path = xasprintf("%s/%s", config_get("queue_directory"),
+	    PROTO_QMGR_PATH);
+	struct postern_queue_entry e;
+	struct rec *r;
+	struct conn *c;
+	const char *status, *text;
+	long long count;
+	int fd, rc = 1;
+
+	fd = io_unix_connect(path);
+	if (fd < 0) {
+		/* As Postfix's postqueue: no permission is not "down". */
+		if (errno == EACCES || errno == EPERM)
+			fprintf(stderr, "postern: cannot connect to qmgr at "
+			    "%s: %s\n", path, strerror(errno));
+		else
+			fprintf(stderr, "postern: mail system is down "
+			    "(cannot connect to qmgr at %s: %s)\n", path,
+			    strerror(errno));
+		xfree(&path);
+		return 1;
+	}
+	xfree(&path);
+	c = conn_new(fd, POSTERN_QMGR_TIMEOUT_MS);
+	r = rec_new();
+	rec_put(r, "proto", PROTO_QMGR);
+	rec_put(r, "request", "list");
+	if (rec_write(c, r) < 0)
+		goto broken;
+	for (;;) {
+		if (rec_read(c, r) < 0)
+			goto broken;
+		if ((status = rec_get(r, "status")) != NULL)
+			break;
+		if (postern_queue_entry_from_rec(r, &e) < 0) {
+			errno = EPROTO;
+			goto broken;
+		}
+		postern_listing_add(l, &e);
+		postern_queue_entry_release(&e);
+	}
+	text = rec_get(r, "text");
+	if (strcmp(status, "ok") != 0) {
+		fwrite(l->out->data, 1, l->out->len, stdout);
+		fflush(stdout);
+		fprintf(stderr, "postern: queue list: %s %s\n", status,
+		    text != NULL ? text : "");
+		goto done;
+	}
+	if (rec_get_int(r, "count", 0, LLONG_MAX, &count) < 0 ||
+	    (size_t)count != l->shown) {
+		errno = EPROTO;
+		goto broken;
+	}
+	postern_listing_end(l);
+	if (rec_get(r, "truncated") != NULL) {
+		fflush(stdout);
+		fprintf(stderr, "postern: the listing stops after %zu "
+		    "messages; there are more\n", l->shown);
+	}
+	rc = 0;
+	goto done;
+broken:
+	fwrite(l->out->data, 1, l->out->len, stdout);
+	fflush(stdout);
+	fprintf(stderr, "postern: the queue manager did not answer the "
+	    "listing: %s\n", strerror(errno));
+done:
+	rec_free(&r);
+	conn_free(&c);
 	return rc;
 }
 
 int
 postern_queue_list(void)
 {
-	static const struct { const char *dir; char status; } queues[] = {
-		{ "incoming", ' ' }, { "active", '*' }, { "deferred", ' ' },
-		{ "hold", '!' },
-	};
 	const char *queue_dir = config_get("queue_directory");
-	struct postern_queue_name *names = NULL;
-	size_t count = 0, shown = 0, total = 0, size;
-	struct buf *out = buf_new((size_t)1 << 30);
+	struct postern_listing l = { .out = buf_new((size_t)1 << 30) };
+	int rc;
 
 	if (chdir(queue_dir) < 0) {
 		fprintf(stderr, "postern: queue_directory %s: %s\n", queue_dir,
 		    strerror(errno));
-		buf_free(&out);
+		buf_free(&l.out);
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
-		if (postern_queue_scan(queues[i].dir, queues[i].status,
-		    &names, &count) < 0) {
-			for (size_t j = 0; j < count; j++)
-				xfree(&names[j].qid);
-			xfree(&names);
-			buf_free(&out);
-			return 1;
-		}
-	}
-	if (count > 0)
-		qsort(names, count, sizeof(*names), postern_queue_cmp);
-	for (size_t i = 0; i < count; i++) {
-		if (shown == 0 && out->len == 0)
-			buf_add_str(out, "-Queue ID-  --Size-- "
-			    "----Arrival Time---- -Sender/Recipient-------\n");
-		if (postern_queue_show(out, &names[i], &size) == 0) {
-			shown++;
-			total += size;
-		}
-		xfree(&names[i].qid);
-		if (out->len > 65536) {
-			fwrite(out->data, 1, out->len, stdout);
-			buf_reset(out);
-		}
-	}
-	xfree(&names);
-	if (shown == 0)
-		buf_reset(out);
-	postern_queue_trailer(out, total, shown);
-	fwrite(out->data, 1, out->len, stdout);
-	buf_free(&out);
-	return 0;
+	if ((rc = postern_queue_list_direct(&l)) < 0)
+		rc = postern_queue_list_qmgr(&l);
+	buf_free(&l.out);
+	return rc;
 }
 
 int

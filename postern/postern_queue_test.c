@@ -1,5 +1,6 @@
 /*
- * postern_queue_test.c - the mailq listing format and deferral reasons.
+ * postern_queue_test.c - the mailq listing format, deferral reasons and
+ * qmgr's list records (the listing for users who cannot read the queue).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +135,158 @@ test_format(void)
 	buf_free(&out);
 }
 
+#define HEAD "proto=qmgr/1\nqid=0ABC\nqueue=deferred\nsize=10\n" \
+	"arrival=0\nsender=s@x\n"
+
+static void
+test_from_rec(void)
+{
+	static const char *const bad[] = {
+		"x=1\n\n",					/* no proto */
+		"qid=0ABC\nproto=qmgr/1\nqueue=hold\nsize=1\n"
+		    "arrival=0\nsender=\n\n",		/* proto not first */
+		"proto=qmgr/2\nqid=0ABC\nqueue=hold\nsize=1\n"
+		    "arrival=0\nsender=\n\n",
+		"proto=qmgr/1\nqueue=hold\nsize=1\narrival=0\n"
+		    "sender=\n\n",				/* no qid */
+		"proto=qmgr/1\nqid=../x\nqueue=hold\nsize=1\n"
+		    "arrival=0\nsender=\n\n",
+		"proto=qmgr/1\nqid=0ABC\nsize=1\narrival=0\n"
+		    "sender=\n\n",				/* no queue */
+		"proto=qmgr/1\nqid=0ABC\nqueue=corrupt\nsize=1\n"
+		    "arrival=0\nsender=\n\n",
+		"proto=qmgr/1\nqid=0ABC\nqueue=hold\nsize=1\n"
+		    "arrival=0\n\n",				/* no sender */
+		HEAD "size=2\n\n",				/* twice */
+		HEAD "qid=0ABD\n\n",
+		HEAD "sender=t@x\n\n",
+		HEAD "color=red\n\n",			/* unknown */
+		HEAD "status=ok\n\n",
+		HEAD "reason=before any rcpt\n\n",
+		HEAD "rcpt=a@x\nreason=one\nreason=two\n\n",
+		HEAD "omitted=\n\n",
+		HEAD "omitted=-1\n\n",
+		HEAD "omitted=1x\n\n",
+		"proto=qmgr/1\nqid=0ABC\nqueue=hold\nsize=-1\n"
+		    "arrival=0\nsender=\n\n",
+		"proto=qmgr/1\nqid=0ABC\nqueue=hold\nsize=1\n"
+		    "arrival=99999999999999999999\nsender=\n\n",
+	};
+	static const struct {
+		const char *record;
+		char status;
+		size_t rcpts, omitted;
+	} good[] = {
+		{ HEAD "\n", ' ', 0, 0 },
+		{ HEAD "rcpt=a@x\nrcpt=b@x\nreason=r\nomitted=7\n\n", ' ',
+		    2, 7 },
+		{ "proto=qmgr/1\nqid=0ABC\nqueue=active\nsize=0\n"
+		    "arrival=0\nsender=\nrcpt=a@x\n\n", '*', 1, 0 },
+		{ "proto=qmgr/1\nqid=0ABC\nqueue=hold\nsize=0\n"
+		    "arrival=0\nsender=\nrcpt=a@x\n\n", '!', 1, 0 },
+		{ "proto=qmgr/1\nsender=\narrival=0\nqueue=incoming\n"
+		    "size=0\nqid=0ABC\n\n", ' ', 0, 0 },	/* any order */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rec *r = rec_new();
+		struct postern_queue_entry e;
+
+		CHECK(rec_parse(r, bad[i], strlen(bad[i])) > 0);
+		if (postern_queue_entry_from_rec(r, &e) == 0) {
+			CHECK_STR(bad[i], "refused");
+			postern_queue_entry_release(&e);
+		}
+		CHECK(e.rcpts == NULL && e.reasons == NULL);
+		rec_free(&r);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct rec *r = rec_new();
+		struct postern_queue_entry e;
+		size_t n = 0;
+
+		CHECK(rec_parse(r, good[i].record,
+		    strlen(good[i].record)) > 0);
+		if (postern_queue_entry_from_rec(r, &e) < 0) {
+			CHECK_STR(good[i].record, "accepted");
+			rec_free(&r);
+			continue;
+		}
+		CHECK_STR(e.qid, "0ABC");
+		CHECK(e.status == good[i].status);
+		CHECK(e.omitted == good[i].omitted);
+		while (e.rcpts[n] != NULL)
+			n++;
+		CHECK(n == good[i].rcpts);
+		postern_queue_entry_release(&e);
+		CHECK(e.rcpts == NULL && e.reasons == NULL);
+		rec_free(&r);
+	}
+}
+
+/* qmgr's record and the direct listing give the same text. */
+static void
+test_from_rec_format(void)
+{
+	static const char record[] = "proto=qmgr/1\nqid=0123456789ABCDE\n"
+	    "queue=deferred\nsize=1234\narrival=0\nsender=s@example.com\n"
+	    "rcpt=a@example.org\nreason=connect refused\n"
+	    "rcpt=b@example.org\nrcpt=c@example.org\n"
+	    "reason=connect refused\n\n";
+	char *rcpts[] = { "a@example.org", "b@example.org", "c@example.org",
+		NULL };
+	char *reasons[] = { "connect refused", NULL, "connect refused",
+		NULL };
+	struct postern_queue_entry direct = { .qid = "0123456789ABCDE",
+		.status = ' ', .size = 1234, .arrival = 0,
+		.sender = "s@example.com", .rcpts = rcpts,
+		.reasons = reasons };
+	struct postern_queue_entry e;
+	struct buf *a = buf_new(8192), *b = buf_new(8192);
+	struct rec *r = rec_new();
+
+	setenv("TZ", "UTC", 1);
+	CHECK(rec_parse(r, record, strlen(record)) > 0);
+	CHECK(postern_queue_entry_from_rec(r, &e) == 0);
+	postern_queue_format(a, &direct);
+	postern_queue_format(b, &e);
+	CHECK_STR(b->data, a->data);
+	postern_queue_entry_release(&e);
+	rec_free(&r);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+/* Omitted recipients are counted; control characters become '?'. */
+static void
+test_format_omitted_and_controls(void)
+{
+	char *rcpts[] = { "a\033[2J@x", NULL };
+	char *reasons[] = { "bad\r\nline", NULL };
+	struct postern_queue_entry e = { .qid = "0ABC", .status = ' ',
+		.size = 1, .arrival = 0, .sender = "s\n@x", .rcpts = rcpts,
+		.reasons = reasons, .omitted = 3 };
+	struct buf *out = buf_new(8192);
+
+	setenv("TZ", "UTC", 1);
+	postern_queue_format(out, &e);
+	CHECK(strstr(out->data, " s?@x\n") != NULL);
+	CHECK(strstr(out->data, "\n(bad??line)\n") != NULL);
+	CHECK(strstr(out->data, " a?[2J@x\n") != NULL);
+	CHECK(strstr(out->data, "\n                    "
+	    "                     (3 more recipients not shown)\n\n")
+	    != NULL);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_reason);
 	TEST_RUN(test_trailer);
 	TEST_RUN(test_format);
+	TEST_RUN(test_from_rec);
+	TEST_RUN(test_from_rec_format);
+	TEST_RUN(test_format_omitted_and_controls);
 	return TEST_DONE();
 }
