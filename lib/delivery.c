@@ -320,6 +320,37 @@ delivery_drop_privileges(const struct delivery_user *u)
 	return 0;
 }
 
+int
+delivery_as_user(const struct delivery_user *u,
+    void (*fn)(void *ctx, struct rec *out), void *ctx, struct rec *result,
+    char **error_r)
+{
+	bool root = geteuid() == 0;
+
+	rec_reset(result);
+	if (root) {
+		if (u->uid == 0) {
+			*error_r = xstrdup("refusing to deliver as root");
+			return -1;
+		}
+		if (setgroups(1, &u->gid) < 0 || setegid(u->gid) < 0 ||
+		    seteuid(u->uid) < 0) {
+			*error_r = xasprintf("cannot change to uid %ld gid "
+			    "%ld: %s", (long)u->uid, (long)u->gid,
+			    strerror(errno));
+			if (seteuid(0) < 0 || setegid(0) < 0 ||
+			    setgroups(0, NULL) < 0)
+				log_fatal("cannot become root again: %m");
+			return -1;
+		}
+	}
+	fn(ctx, result);
+	if (root && (seteuid(0) < 0 || setegid(0) < 0 ||
+	    setgroups(0, NULL) < 0))
+		log_fatal("cannot become root again: %m");
+	return 0;
+}
+
 void
 delivery_result_put(struct rec *out, enum delivery_status status,
     const char *dsn, const char *reason)

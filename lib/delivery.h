@@ -86,6 +86,17 @@ struct delivery_user {
  * root it delivers as itself and this does nothing. 0, or -1 with errno. */
 int delivery_drop_privileges(const struct delivery_user *u);
 
+/* Run fn(ctx, out) in this process with u's effective uid, gid and
+ * groups (when root), then become root again: a Maildir delivery needs no
+ * fork, as in Postfix's virtual(8). Only for code that runs no program
+ * and reads no file the user controls as a program. u->uid 0 is refused.
+ * Returns 0, or -1 with *error_r (fresh) when the ids cannot be
+ * switched; a failure to switch back is fatal (the process exits and the
+ * master starts a clean one). */
+int delivery_as_user(const struct delivery_user *u,
+    void (*fn)(void *ctx, struct rec *out), void *ctx, struct rec *result,
+    char **error_r);
+
 /* Fork; the child drops to u (NULL: stays who it is), runs fn(ctx, out)
  * and sends out back; the parent waits at most timeout_ms (then kills
  * the child) and parses it into result. Returns 0, or -1 with *error_r a

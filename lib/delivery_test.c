@@ -251,6 +251,39 @@ remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path) < 0 ? -1 : 0;
 }
 
+static void
+as_user_fn(void *ctx, struct rec *out)
+{
+	(void)ctx;
+	rec_put_int(out, "euid", (long long)geteuid());
+	rec_put_int(out, "uid", (long long)getuid());
+}
+
+static void
+test_as_user(void)
+{
+	struct delivery_user nobody = { .uid = 65534, .gid = 65534 };
+	struct delivery_user root = { .uid = 0, .gid = 0 };
+	struct rec *r = rec_new();
+	char *error = NULL;
+	long long euid = -1;
+
+	CHECK(delivery_as_user(&nobody, as_user_fn, NULL, r, &error) == 0);
+	CHECK(rec_get_int(r, "euid", 0, 1LL << 32, &euid) == 0);
+	if (getuid() == 0) {
+		CHECK(euid == 65534);		/* switched while fn ran */
+		CHECK(geteuid() == 0);		/* and back afterwards */
+		CHECK(getegid() == 0);
+		CHECK(delivery_as_user(&root, as_user_fn, NULL, r,
+		    &error) == -1);
+		CHECK(error != NULL && strstr(error, "root") != NULL);
+		xfree(&error);
+	} else {
+		CHECK(euid == (long long)geteuid());
+	}
+	rec_free(&r);
+}
+
 int
 main(void)
 {
@@ -264,6 +297,7 @@ main(void)
 	TEST_RUN(test_request_parse);
 	TEST_RUN(test_reply);
 	TEST_RUN(test_run_as);
+	TEST_RUN(test_as_user);
 	TEST_RUN(test_header_has);
 	ret = TEST_DONE();
 	if (chdir("/") == 0)
