@@ -109,14 +109,17 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@sh etc/make-run.sh $(CURDIR)/$(B)/bin $(CURDIR)/run
 
-fuzz:
-	@for f in $(FUZZ_SRC); do \
-	  out=build-fuzz/$${f%.c}; mkdir -p $$(dirname $$out); \
-	  echo "fuzz $$out"; \
-	  clang $(CPPFLAGS) -I$$(dirname $$f) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -o $$out $$f $$(ls $$(dirname $$f)/*.c lib/*.c | grep -v '_test.c$$\|_fuzz.c$$\|/main.c$$') \
-	    $(LDLIBS) || exit 1; \
-	done
+# Each fuzz target links with its folder's modules (not main.c) and lib/.
+FUZZ_BIN  = $(FUZZ_SRC:%.c=build-fuzz/%)
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined
+define fuzz_rule
+build-fuzz/$(1:%.c=%): $(1) $(sort $(LIB_SRC) $(filter-out %/main.c,$(call prog_src,$(patsubst %/,%,$(dir $(1))))))
+	@mkdir -p $$(dir $$@)
+	clang $$(CPPFLAGS) -I$(dir $(1)) $$(FUZZ_FLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach f,$(FUZZ_SRC),$(eval $(call fuzz_rule,$(f))))
+
+fuzz: $(FUZZ_BIN)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SYSCONF) \
