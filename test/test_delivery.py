@@ -56,6 +56,21 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(len(msgs), 1)
         self.assertTrue(msgs[0].endswith(body.replace(b"\r\n", b"\n")))
 
+    def test_swaks_client(self):
+        import subprocess
+        p = subprocess.run(
+            ["swaks", "--server", f"{self.inst.host}:{self.inst.port}",
+             "--ehlo", "swaks.outside.test", "--from", "s@outside.test",
+             "--to", "ptalice@example.test", "--header", "Subject: by swaks",
+             "--body", "swaks body line"], capture_output=True, text=True,
+            timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"250 2\.0\.0 Ok: queued as [0-9A-F]+")
+        msgs = wait_maildir(maildir_of("ptalice"))
+        self.assertEqual(len(msgs), 1)
+        self.assertIn(b"Subject: by swaks\n", msgs[0])
+        self.assertIn(b"swaks body line", msgs[0])
+
     def test_virtual_mailbox(self):
         self.send(["carol@virtual.test"], b"Subject: v\r\n\r\nhello carol\r\n")
         msgs = wait_maildir(self.inst.vmaildir("carol"))
