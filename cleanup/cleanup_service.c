@@ -106,7 +106,9 @@ cleanup_reply_fail(struct conn *c, const struct cleanup_message *m)
 	cleanup_reply(c, m->fail_status, m->qid, m->fail_dsn, m->fail_text);
 }
 
-/* Ask qmgr to look at incoming/ now; it also scans on its own. */
+/* Ask qmgr to look at incoming/ now; it also scans on its own. A trigger,
+ * like Postfix's: no reply is awaited, so a busy qmgr never holds up the
+ * next message. */
 static void
 cleanup_wake_qmgr(void)
 {
@@ -122,8 +124,7 @@ cleanup_wake_qmgr(void)
 	r = rec_new();
 	rec_put(r, "proto", PROTO_QMGR);
 	rec_put(r, "request", "wakeup");
-	if (rec_write(c, r) == 0)
-		(void)rec_read(c, r);
+	(void)rec_write(c, r);
 	rec_free(&r);
 	conn_free(&c);
 }

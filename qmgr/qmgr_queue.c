@@ -422,6 +422,18 @@ qmgr_message_load_log(struct qmgr_message *msg)
 	buf_release(&old);
 }
 
+/* Recipients not yet done. */
+static size_t
+qmgr_message_pending(const struct qmgr_message *msg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < msg->q->rcpt_count; i++)
+		if (!msg->q->rcpts[i].done)
+			n++;
+	return n;
+}
+
 /* The outcome for recipient i: mark, log, record. */
 static void
 qmgr_message_result(struct qmgr_message *msg, size_t i, const char *relay,
@@ -449,7 +461,12 @@ qmgr_message_result(struct qmgr_message *msg, size_t i, const char *relay,
 	switch (status) {
 	case QMGR_DELIVER_SENT:
 	case QMGR_DELIVER_BOUNCED:
-		if (queue_mark_done(msg->q, i) < 0)
+		/* The last pending recipient needs no mark: the file is
+		 * removed next, and a crash before that redelivers (a
+		 * duplicate, never a loss) either way. Saves an fdatasync
+		 * per single-recipient message. */
+		if (qmgr_message_pending(msg) > 1 &&
+		    queue_mark_done(msg->q, i) < 0)
 			log_warn("%s: cannot mark <%s> done (it may be "
 			    "delivered again): %m", msg->qid, address);
 		msg->q->rcpts[i].done = true;
