@@ -134,10 +134,13 @@ log_vlog(int priority, const char *fmt, va_list ap)
 	case LOG_ALERT: level = "panic: "; break;
 	case LOG_DEBUG: level = "debug: "; break;
 	}
-	if (!log_syslog_open)
-		log_reopen_syslog();
-	syslog(priority, "%s%s", level, text);
-	if (log_fd >= 0) {
+	/* maillog_file replaces syslog, as in Postfix: one copy of each
+	 * line, and no connect() to a missing /dev/log per line. */
+	if (log_fd < 0) {
+		if (!log_syslog_open)
+			log_reopen_syslog();
+		syslog(priority, "%s%s", level, text);
+	} else {
 		struct timespec ts;
 		struct tm tm;
 		char stamp[64];

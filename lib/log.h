@@ -16,8 +16,8 @@
 void log_init(const char *name, bool to_stderr);
 /* Change the syslog ident prefix ("postern" by default). */
 void log_set_prefix(const char *prefix);
-/* Also (or only) append lines to this file; NULL stops. Tests use it when
- * there is no syslog daemon. */
+/* Append lines to this file instead of sending them to syslog (Postfix's
+ * maillog_file); NULL goes back to syslog. */
 void log_set_file(const char *path);
 /* Messages below warning are suppressed when false (quiet commands). */
 void log_set_verbose(bool verbose);
