@@ -24,6 +24,18 @@
 #include "smtpd_restrict.h"
 #include "smtpd_session.h"
 
+/* Postfix's smtpd_junk_command_limit: past it, each NOOP, RSET or VRFY
+ * counts as an error, so a client idling on NOOPs meets the hard error
+ * limit instead of holding its session forever. */
+static void
+smtpd_proto_junk(struct smtpd_session *s)
+{
+	long long limit = config_get_int("smtpd_junk_command_limit");
+
+	if (limit > 0 && ++s->junk > limit)
+		s->errors++;
+}
+
 static void
 smtpd_proto_check_init(struct smtpd_session *s, struct smtpd_check *c)
 {
@@ -391,6 +403,7 @@ smtpd_proto_command(struct smtpd_session *s, const char *line)
 		break;
 	case SMTPD_VERB_RSET:
 		s->last_command = "RSET";
+		smtpd_proto_junk(s);
 		if (*args != '\0') {
 			smtpd_reply(s, "501 5.5.4 Syntax: RSET");
 			break;
@@ -400,6 +413,7 @@ smtpd_proto_command(struct smtpd_session *s, const char *line)
 		break;
 	case SMTPD_VERB_NOOP:
 		s->last_command = "NOOP";
+		smtpd_proto_junk(s);
 		smtpd_reply(s, "250 2.0.0 Ok");
 		break;
 	case SMTPD_VERB_QUIT:
@@ -414,6 +428,7 @@ smtpd_proto_command(struct smtpd_session *s, const char *line)
 		break;
 	case SMTPD_VERB_VRFY:
 		s->last_command = "VRFY";
+		smtpd_proto_junk(s);
 		smtpd_proto_vrfy(s, args);
 		break;
 	case SMTPD_VERB_FORBIDDEN:

@@ -57,6 +57,7 @@ struct smtpd_session {
 	char *client_reject;	/* smtpd_delay_reject=no: connect verdict */
 	const char *last_command;	/* for "timeout after DATA" */
 	int errors;
+	int junk;		/* NOOP, RSET, VRFY: see smtpd_junk_command_limit */
 	/* The mail transaction. */
 	bool have_mail;
 	struct smtpd_mail mail;

@@ -14,6 +14,8 @@ class ProtocolTest(unittest.TestCase):
             "message_size_limit": "100000",
             "smtpd_helo_required": "yes",
             "smtpd_greet_pause": "1s",
+            "smtpd_junk_command_limit": "3",
+            "smtpd_error_sleep_time": "0s",
         }).start()
 
     @classmethod
@@ -128,6 +130,22 @@ class ProtocolTest(unittest.TestCase):
         c.send("EHLO early.test\r\n")
         code, text = c.reply()
         self.assertEqual(code, 554, text)
+        self.assertTrue(c.closed())
+
+    def test_junk_commands_limited(self):
+        c = self.client()
+        c.cmd("EHLO client.test")
+        codes = []
+        for _ in range(30):
+            codes.append(c.cmd("NOOP")[0])
+            if codes[-1] != 250:
+                break
+        self.assertEqual(codes[:3], [250, 250, 250])
+        # Past the junk limit (3) every NOOP is an error; the 20th error
+        # (smtpd_hard_error_limit) ends the session.
+        self.assertEqual(codes[-1], 421, "NOOPs past the junk limit never "
+                         "hit the hard error limit")
+        self.assertLessEqual(len(codes), 25)
         self.assertTrue(c.closed())
 
     def test_no_valid_recipients(self):
