@@ -151,6 +151,7 @@ server_config(const char *dir, char **overrides, size_t override_count)
 	const struct config_error *errors;
 	size_t count;
 	const char *value;
+	char *assignment;
 
 	if (config_load(dir) < 0) {
 		errors = config_errors(&count);
@@ -158,6 +159,14 @@ server_config(const char *dir, char **overrides, size_t override_count)
 			log_warn("%s, line %d: %s", errors[i].file,
 			    errors[i].line, errors[i].text);
 	}
+	/* For "-o syslog_name=postern/$service_name", as in Postfix. As
+	 * overrides they survive config_load() on reload. */
+	assignment = xasprintf("service_name=%s", server_service);
+	(void)config_override(assignment);
+	xfree(&assignment);
+	assignment = xasprintf("process_name=%s", server_def->name);
+	(void)config_override(assignment);
+	xfree(&assignment);
 	for (size_t i = 0; i < override_count; i++)
 		if (config_override(overrides[i]) < 0)
 			log_fatal("bad -o option: %s", overrides[i]);
@@ -464,10 +473,10 @@ server_main(int argc, char **argv, const struct server_def *def)
 		server_usage();
 	}
 	log_init(def->name, server_standalone || verbose);
-	server_config(dir, overrides, override_count);
-	xfree(&overrides);
 	if (*server_service == '\0')
 		server_service = def->name;
+	server_config(dir, overrides, override_count);
+	xfree(&overrides);
 	server_open_descriptors();
 	server_max_use = config_get_int("max_use");
 	server_max_idle_ms = config_get_time("max_idle") * 1000;
