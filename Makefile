@@ -26,7 +26,7 @@ WARN      = -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wshadow \
             -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Ilib \
             -DPOSTERN_LIBEXEC='"$(LIBEXEC)"' -DPOSTERN_SYSCONF='"$(SYSCONF)"'
-LDLIBS   += -llmdb -lpcre2-8
+LDLIBS   += -llmdb -lpcre2-8 -lldns -lssl -lcrypto
 
 ifeq ($(SANITIZE),1)
 B        ?= build-san
@@ -37,7 +37,7 @@ else
 B        ?= build
 endif
 
-PROGS    = master smtpd cleanup qmgr local virtual pickup postern sendmail
+PROGS    = master smtpd cleanup qmgr local virtual pickup bounce postern sendmail smtp
 LIB_SRC  = $(filter-out %_test.c %_fuzz.c,$(wildcard lib/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
 LIBA     = $(B)/lib/libpostern.a
@@ -127,7 +127,7 @@ install: all
 	install -m 755 $(B)/bin/postern $(B)/bin/sendmail $(DESTDIR)$(SBINDIR)/
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
-	for p in master smtpd cleanup qmgr local virtual pickup; do \
+	for p in master smtpd cleanup qmgr local virtual pickup smtp bounce; do \
 	  install -m 755 $(B)/bin/$$p $(DESTDIR)$(LIBEXEC)/$$p; done
 	for f in main.cf master.cf aliases; do \
 	  [ -e $(DESTDIR)$(SYSCONF)/$$f ] || install -m 644 etc/$$f $(DESTDIR)$(SYSCONF)/$$f; done

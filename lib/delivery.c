@@ -149,6 +149,7 @@ delivery_request_release(struct delivery_request *req)
 		free(req->rcpts[i].notify);
 		free(req->rcpts[i].dsn);
 		free(req->rcpts[i].reason);
+		free(req->rcpts[i].relay);
 	}
 	free(req->rcpts);
 	free(req->qid);
@@ -285,7 +286,8 @@ delivery_serve(int fd, const char *agent,
 		    "status=%s (%s)", req.qid, rcpt->address,
 		    rcpt->orcpt != NULL ? " orig_to=<" : "",
 		    rcpt->orcpt != NULL ? rcpt->orcpt : "",
-		    rcpt->orcpt != NULL ? ">," : "", agent,
+		    rcpt->orcpt != NULL ? ">," : "",
+		    rcpt->relay != NULL ? rcpt->relay : agent,
 		    (double)(io_now_ms() - start) / 1000.0, rcpt->dsn,
 		    delivery_status_name(rcpt->status), rcpt->reason);
 	}

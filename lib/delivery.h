@@ -35,6 +35,9 @@ struct delivery_rcpt {
 	enum delivery_status status;
 	char *dsn;
 	char *reason;
+	/* What the log's relay= shows for this recipient ("mx.example.com
+	 * [192.0.2.1]:25"); NULL: the agent name. Fresh; freed on release. */
+	char *relay;
 };
 
 struct delivery_request {
