@@ -100,7 +100,8 @@ cleanup_message_start(struct cleanup_message *m,
 	if (proto == NULL || strcmp(proto, PROTO_CLEANUP) != 0 ||
 	    sender == NULL || (strcmp(m->origin, "smtpd") != 0 &&
 	    strcmp(m->origin, "pickup") != 0 &&
-	    strcmp(m->origin, "local") != 0)) {
+	    strcmp(m->origin, "local") != 0 &&
+	    strcmp(m->origin, "bounce") != 0)) {
 		cleanup_message_fail(m, "451", "4.3.0",
 		    "Error: malformed cleanup request");
 		return -1;

@@ -51,6 +51,22 @@
  *             dsn=X.Y.Z, reason=TEXT (what the recipient's server or our
  *             check said; shown in `queue list` and bounces)
  *   The agent never changes the queue file; qmgr marks recipients done.
+ *
+ * bounce/1 (qmgr -> bounce on PROTO_BOUNCE_PATH)
+ *   request:  proto=bounce/1, request=flush|warn, qid,
+ *             queue_file=active/QID | deferred/QID
+ *   bounce reads the queue file and log/QID (qmgr's per-recipient
+ *   records: rcpt, index, status, dsn, reason, relay, time), builds an
+ *   RFC 3464 notification (flush: the "bounced" records, Action: failed;
+ *   warn: the "deferred" records, Action: delayed) and submits it to
+ *   cleanup (origin=bounce, the null sender, to the original sender; a
+ *   message from the null sender is reported to
+ *   $2bounce_notice_recipient instead, from $double_bounce_sender).
+ *   reply:    proto=bounce/1, status=ok, qid=NEWQID (the notice is
+ *             queued) | status=ok without qid (nothing to send: NOTIFY,
+ *             a double bounce, no matching record) | status=451,
+ *             text=... (nothing queued: try again later)
+ *   bounce never changes or removes the queue file or log/QID.
  */
 #ifndef POSTERN_PROTO_H
 #define POSTERN_PROTO_H
@@ -58,9 +74,11 @@
 #define PROTO_CLEANUP_PATH	"private/cleanup"
 #define PROTO_QMGR_PATH		"public/qmgr"
 #define PROTO_PICKUP_PATH	"public/pickup"
+#define PROTO_BOUNCE_PATH	"private/bounce"
 
 #define PROTO_CLEANUP	"cleanup/1"
 #define PROTO_QMGR	"qmgr/1"
 #define PROTO_DELIVERY	"delivery/1"
+#define PROTO_BOUNCE	"bounce/1"
 
 #endif
