@@ -5,6 +5,7 @@
  *   postern_ctl.c    start, stop, reload, status (pid and lock files)
  *   postern_check.c  configuration check
  *   postern_queue.c  queue list (mailq format), flush, hold/release/...
+ *   postern_show.c   queue show (one message, like postcat -q)
  *   postern_map.c    map build / map query
  *
  * Every command prints one clear sentence per problem and returns its
@@ -20,6 +21,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "queue.h"
 #include "rec.h"
 
 #ifndef POSTERN_VERSION
@@ -84,8 +86,28 @@ void postern_queue_entry_release(struct postern_queue_entry *e);
  * queue is mail_owner's, mode 0700), ask qmgr (request=list). */
 int postern_queue_list(void);
 /* Send a qmgr/1 request (flush, hold, release, delete, requeue) with an
- * optional qid. */
+ * optional qid. Logs "uid N (user): REQUEST [QID]". */
 int postern_queue_request(const char *request, const char *qid);
+/* `postern flush [DOMAIN]`: make deferred mail due now; with a domain,
+ * only messages with a pending recipient in it. */
+int postern_queue_flush(const char *domain);
+/* "uid N (user)" for the invoking user, for the log (fresh string). */
+char *postern_queue_who(void);
+
+/* postern_show.c */
+/* `postern queue show ID`: envelope, recipients and content of one
+ * message, for root and mail_owner only. Exit status. */
+int postern_show(const char *qid);
+/* The envelope part of the listing: queue is where the file is,
+ * next_attempt its mtime (shown for deferred/), log the text of log/QID
+ * (may be empty). */
+void postern_show_envelope(struct buf *out, const struct queue_file *q,
+    const char *queue, long long next_attempt, const char *log,
+    size_t log_len);
+/* The log/QID record of recipient index with this address into out: true
+ * when found (a record without an index matches by address). */
+bool postern_show_log_find(const char *data, size_t len, size_t index,
+    const char *address, struct rec *out);
 
 /* postern_map.c */
 /* "lmdb:FILE" for a bare FILE, else spec itself (fresh string). */

@@ -2,7 +2,8 @@
  * postern_cmd.c - which command runs, and its usage.
  *
  *   postern [-c DIR] start|stop|reload|status|check
- *   postern [-c DIR] queue list | flush
+ *   postern [-c DIR] queue list | flush [DOMAIN] | show ID
+ *   postern [-c DIR] flush [DOMAIN]
  *   postern [-c DIR] queue hold|release|delete|requeue ID|ALL
  *   postern [-c DIR] map build [-a] FILE | map query MAP KEY
  *
@@ -23,7 +24,7 @@ postern_usage(void)
 	fprintf(stderr,
 	    "usage: postern [-c config_dir] command\n"
 	    "  start | stop | reload | status | check\n"
-	    "  queue list | flush\n"
+	    "  queue list | queue show ID | flush [DOMAIN]\n"
 	    "  queue hold|release|delete|requeue ID|ALL\n"
 	    "  map build [-a] FILE | map query MAP KEY\n");
 	return 2;
@@ -51,8 +52,10 @@ postern_queue_cmd(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
 		return postern_queue_list();
-	if (argc == 2 && strcmp(argv[1], "flush") == 0)
-		return postern_queue_request("flush", NULL);
+	if ((argc == 2 || argc == 3) && strcmp(argv[1], "flush") == 0)
+		return postern_queue_flush(argc == 3 ? argv[2] : NULL);
+	if (argc == 3 && strcmp(argv[1], "show") == 0)
+		return postern_show(argv[2]);
 	for (size_t i = 0; argc == 3 && actions[i] != NULL; i++)
 		if (strcmp(argv[1], actions[i]) == 0)
 			return postern_queue_request(actions[i], argv[2]);
@@ -93,8 +96,8 @@ postern_dispatch(const char *config_dir, int argc, char **argv)
 		return postern_reload();
 	if (strcmp(cmd, "status") == 0 && argc == 1)
 		return postern_status();
-	if (strcmp(cmd, "flush") == 0 && argc == 1)
-		return postern_queue_request("flush", NULL);
+	if (strcmp(cmd, "flush") == 0 && (argc == 1 || argc == 2))
+		return postern_queue_flush(argc == 2 ? argv[1] : NULL);
 	if (strcmp(cmd, "queue") == 0)
 		return postern_queue_cmd(argc, argv);
 	if (strcmp(cmd, "map") == 0)

@@ -23,11 +23,14 @@
  *     unavailable: "mail system is down", exit 1 (by design no program
  *     is set-uid).
  * Everything that changes the queue goes through qmgr (only qmgr moves
- * and removes queue files).
+ * and removes queue files). Each request is logged here with who asked
+ * ("uid 0 (root): hold QID", "uid 0 (root): flush example.org"); qmgr
+ * logs what it did ("QID: placed on hold").
  */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,23 +540,32 @@ postern_queue_list(void)
 	return rc;
 }
 
-int
-postern_queue_request(const char *request, const char *qid)
+char *
+postern_queue_who(void)
+{
+	uid_t uid = getuid();
+	struct passwd *pw = getpwuid(uid);
+
+	return xasprintf("uid %lu (%s)", (unsigned long)uid,
+	    pw != NULL ? pw->pw_name : "unknown user");
+}
+
+/* Send request with an optional attribute (name=value) to qmgr and report
+ * the answer; what names the request in messages ("hold QID"). */
+static int
+postern_queue_ask(const char *request, const char *name, const char *value,
+    const char *what)
 {
 	char *path = xasprintf("%s/%s", config_get("queue_directory"),
 	    PROTO_QMGR_PATH);
+	char *who = postern_queue_who();
 	struct rec *r;
 	struct conn *c;
-	const char *status, *text;
+	const char *status, *text, *count;
 	int fd, rc = 1;
 
-	if (qid != NULL && strcmp(qid, "ALL") != 0 && !queue_id_valid(qid)) {
-		fprintf(stderr, "postern: %s: not a queue ID\n", qid);
-		xfree(&path);
-		return 2;
-	}
-	log_info("uid %d: %s%s%s requested", (int)getuid(), request,
-	    qid != NULL ? " " : "", qid != NULL ? qid : "");
+	log_info("%s: %s", who, what);
+	xfree(&who);
 	fd = io_unix_connect(path);
 	if (fd < 0) {
 		fprintf(stderr, "postern: cannot reach the queue manager at "
@@ -566,8 +578,8 @@ postern_queue_request(const char *request, const char *qid)
 	r = rec_new();
 	rec_put(r, "proto", PROTO_QMGR);
 	rec_put(r, "request", request);
-	if (qid != NULL)
-		rec_put(r, "qid", qid);
+	if (value != NULL)
+		rec_put(r, name, value);
 	if (rec_write(c, r) < 0 || rec_read(c, r) < 0) {
 		fprintf(stderr, "postern: the queue manager did not answer: "
 		    "%s\n", strerror(errno));
@@ -575,17 +587,76 @@ postern_queue_request(const char *request, const char *qid)
 	}
 	status = rec_get(r, "status");
 	text = rec_get(r, "text");
+	count = rec_get(r, "count");
 	if (status != NULL && strcmp(status, "ok") == 0) {
-		printf("postern: %s%s%s: done\n", request,
-		    qid != NULL ? " " : "", qid != NULL ? qid : "");
+		if (count != NULL)
+			printf("postern: %s: done (%s message%s)\n", what,
+			    count, strcmp(count, "1") == 0 ? "" : "s");
+		else
+			printf("postern: %s: done\n", what);
 		rc = 0;
 	} else {
-		fprintf(stderr, "postern: %s: %s %s\n", request,
+		fprintf(stderr, "postern: %s: %s %s\n", what,
 		    status != NULL ? status : "no status",
 		    text != NULL ? text : "");
 	}
 done:
 	rec_free(&r);
 	conn_free(&c);
+	return rc;
+}
+
+int
+postern_queue_request(const char *request, const char *qid)
+{
+	char *what;
+	int rc;
+
+	if (qid != NULL && strcmp(qid, "ALL") != 0 && !queue_id_valid(qid)) {
+		fprintf(stderr, "postern: %s: not a queue ID\n", qid);
+		return 2;
+	}
+	what = xasprintf("%s%s%s", request, qid != NULL ? " " : "",
+	    qid != NULL ? qid : "");
+	rc = postern_queue_ask(request, "qid", qid, what);
+	xfree(&what);
+	return rc;
+}
+
+/* A domain as `flush DOMAIN` takes it: a host name or an address
+ * literal, nothing that could not follow an '@'. */
+static bool
+postern_queue_domain_ok(const char *domain)
+{
+	size_t len = strlen(domain);
+
+	if (len == 0 || len > 255)
+		return false;
+	for (const char *p = domain; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c == 0x7f || c == '@' || c == '/' ||
+		    c == '<' || c == '>' || c == ',')
+			return false;
+	}
+	return true;
+}
+
+int
+postern_queue_flush(const char *domain)
+{
+	char *what;
+	int rc;
+
+	if (domain == NULL)
+		return postern_queue_ask("flush", NULL, NULL, "flush");
+	if (!postern_queue_domain_ok(domain)) {
+		fprintf(stderr, "postern: flush: \"%s\" is not a domain\n",
+		    domain);
+		return 2;
+	}
+	what = xasprintf("flush %s", domain);
+	rc = postern_queue_ask("flush", "domain", domain, what);
+	xfree(&what);
 	return rc;
 }

@@ -10,6 +10,12 @@
  *   delete   incoming/, deferred/, hold/ -> removed with log/QID
  *            (active: flagged)
  *   requeue  deferred/ -> incoming/ (retried now)
+ *   flush    deferred/ due now: all, or with a domain only the messages
+ *            with a pending recipient in that domain (Postfix's
+ *            `postqueue -s`); other deferred mail keeps its time.
+ * The postern command logs who asked; we log what happened to each file
+ * ("QID: placed on hold"), and for a message in active/ that it will
+ * happen when its deliveries end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,12 +23,14 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "qmgr_command.h"
 #include "qmgr_queue.h"
+#include "queue.h"
 
 #define QMGR_PATH_MAX		(NAME_MAX + 16)
 
@@ -117,10 +125,21 @@ qmgr_command(const char *request, const char *qid, struct rec *reply)
 		return;
 	}
 	all = strcmp(qid, "ALL") == 0;
-	if (command == QMGR_COMMAND_HOLD || command == QMGR_COMMAND_DELETE)
-		count += qmgr_queue_flag_active(qid,
+	if (command == QMGR_COMMAND_HOLD || command == QMGR_COMMAND_DELETE) {
+		size_t flagged = qmgr_queue_flag_active(qid,
 		    command == QMGR_COMMAND_HOLD,
 		    command == QMGR_COMMAND_DELETE);
+
+		if (flagged > 0 && !all)
+			log_info("%s: %s requested while it is being "
+			    "delivered: done when its deliveries end", qid,
+			    request);
+		else if (flagged > 0)
+			log_info("%s requested for %zu message(s) being "
+			    "delivered: done when their deliveries end",
+			    request, flagged);
+		count += flagged;
+	}
 	for (size_t i = 0; qmgr_command_sources[command][i] != NULL; i++) {
 		const char *dir = qmgr_command_sources[command][i];
 		DIR *d;
@@ -149,6 +168,102 @@ qmgr_command(const char *request, const char *qid, struct rec *reply)
 		rec_put(reply, "dsn", "5.0.0");
 		rec_put(reply, "text", "no such message in the queue");
 		return;
+	}
+	rec_put(reply, "status", "ok");
+	rec_put_size(reply, "count", count);
+}
+
+/* true when deferred/NAME has a pending recipient in domain. */
+static bool
+qmgr_command_wants(const char *name, const char *domain)
+{
+	char path[QMGR_PATH_MAX];
+	struct queue_file *q;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "deferred/%s", name);
+	if ((q = queue_open(path, false)) == NULL) {
+		if (errno != ENOENT)
+			log_warn("%s: open %s: %m", name, path);
+		return false;
+	}
+	for (size_t i = 0; i < q->rcpt_count && !found; i++) {
+		const char *at = strrchr(q->rcpts[i].address, '@');
+
+		found = !q->rcpts[i].done && at != NULL &&
+		    strcasecmp(at + 1, domain) == 0;
+	}
+	queue_close(&q);
+	return found;
+}
+
+/* Deferred messages with a pending recipient in domain: due now.
+ * XXX reads every file in deferred/ on the event loop, as a flush of
+ * everything reads the directory; Postfix keeps per-domain logs for
+ * fast_flush_domains instead. Fine for the queues we expect. */
+static size_t
+qmgr_command_flush_domain(const char *domain)
+{
+	DIR *d = opendir("deferred");
+	struct dirent *de;
+	struct timespec times[2] = {
+		{ .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW },
+	};
+	size_t count = 0;
+
+	if (d == NULL) {
+		log_warn("open deferred: %m");
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!qmgr_queue_name_ok(de->d_name) ||
+		    !qmgr_command_wants(de->d_name, domain))
+			continue;
+		if (utimensat(dirfd(d), de->d_name, times, 0) == 0)
+			count++;
+	}
+	closedir(d);
+	if (count > 0)
+		qmgr_queue_deferred_soon();
+	return count;
+}
+
+/* A domain for flush: what can follow an '@' (a name or a literal). */
+static bool
+qmgr_command_domain_ok(const char *domain)
+{
+	size_t len = strlen(domain);
+
+	if (len == 0 || len > 255)
+		return false;
+	for (const char *p = domain; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c == 0x7f || c == '@' || c == '/' ||
+		    c == '<' || c == '>' || c == ',')
+			return false;
+	}
+	return true;
+}
+
+void
+qmgr_command_flush(const char *domain, struct rec *reply)
+{
+	size_t count;
+
+	if (domain == NULL) {
+		count = qmgr_queue_flush();
+		log_info("flush requested: %zu deferred message(s) due now",
+		    count);
+	} else if (!qmgr_command_domain_ok(domain)) {
+		rec_put(reply, "status", "501");
+		rec_put(reply, "dsn", "5.5.4");
+		rec_put(reply, "text", "malformed domain");
+		return;
+	} else {
+		count = qmgr_command_flush_domain(domain);
+		log_info("flush requested for %s: %zu deferred message(s) "
+		    "due now", domain, count);
 	}
 	rec_put(reply, "status", "ok");
 	rec_put_size(reply, "count", count);

@@ -34,13 +34,24 @@
  * Postfix: local's limit of 2 then means two deliveries to one mailbox at
  * once, not two local deliveries in all. Destinations with work and spare
  * capacity wait in a round-robin list per transport, so scheduling costs
- * O(1) per started job.
+ * O(1) per started job. The destination's limit at any moment is its
+ * window (qmgr_dest.c): it starts at initial_destination_concurrency,
+ * grows with deliveries its server answered, halves with deliveries that
+ * could not reach it, and a destination that stays unreachable is "dead"
+ * for minimal_backoff_time: its waiting and new mail is deferred without
+ * a connection ("delivery temporarily suspended: ...").
  *
- * Bounces: there is no bounce daemon yet. A bounced recipient (the agent
- * said so, or the message expired) is logged with status=bounced, marked
- * done, and its record stays in log/QID after the message is removed, for
- * the bounce daemon to come. XXX nothing sends the notice or cleans these
- * files yet.
+ * Bounces: a bounced recipient (the agent said so, or the message
+ * expired) is logged with status=bounced, marked done, and its record
+ * kept in log/QID across runs. When no recipient is pending and some
+ * bounced, qmgr asks the bounce daemon (bounce/1, qmgr_bounce.c) for the
+ * non-delivery notice BEFORE removing the file; only when bounce says the
+ * notice is queued are the file and log/QID removed. When it fails, every
+ * recipient is marked done on disk and the file goes to deferred/ with a
+ * retry time, so the next run asks again (and delivers nothing twice).
+ * delay_warning_time (0: off): a deferred message older than that gets
+ * one delay warning (request=warn), remembered as a "warned" record in
+ * log/QID.
  *
  * Recipients whose transport has no socket private/TRANSPORT are deferred
  * without a connection: for the relay and default classes with "4.4.1
@@ -77,7 +88,9 @@
 #include "log.h"
 #include "mem.h"
 #include "qmgr_backoff.h"
+#include "qmgr_bounce.h"
 #include "qmgr_deliver.h"
+#include "qmgr_dest.h"
 #include "qmgr_queue.h"
 #include "qmgr_resolve.h"
 #include "queue.h"
@@ -97,6 +110,7 @@ struct qmgr_transport {
 	int limit;
 	int dest_limit;
 	size_t rcpt_limit;
+	struct qmgr_dest_policy policy;	/* qmgr_dest.c */
 	struct qmgr_dest *ready_head;	/* work waiting, capacity left */
 	struct qmgr_dest *ready_tail;
 	struct qmgr_transport *next;
@@ -107,11 +121,21 @@ struct qmgr_dest {
 	unsigned int hash;
 	struct qmgr_transport *transport;
 	int active;
+	struct qmgr_dest_window window;	/* qmgr_dest.c: limit of active */
 	struct qmgr_job *head;	/* waiting jobs */
 	struct qmgr_job *tail;
 	bool ready;		/* on transport->ready list */
 	struct qmgr_dest *ready_next;
 	struct qmgr_dest *hash_next;
+};
+
+/* A bounce/1 request (non-delivery notice or delay warning) for a
+ * message whose jobs are done. */
+enum qmgr_notice {
+	QMGR_NOTICE_NONE,		/* none asked this run */
+	QMGR_NOTICE_BUSY,		/* asked, no answer yet */
+	QMGR_NOTICE_QUEUED,		/* bounce queued it (or needed none) */
+	QMGR_NOTICE_FAILED,		/* nothing queued: try next run */
 };
 
 struct qmgr_message {
@@ -126,6 +150,8 @@ struct qmgr_message {
 	struct buf log;			/* the records of log/QID */
 	bool hold;			/* hold requested */
 	bool delete;			/* qmgr/1 delete: remove when done */
+	bool warned;			/* a delay warning was queued */
+	enum qmgr_notice notice;	/* bounce/1 for this run */
 	struct qmgr_message *prev;
 	struct qmgr_message *next;
 };
@@ -157,6 +183,7 @@ static long long qmgr_min_backoff;
 static long long qmgr_max_backoff;
 static long long qmgr_max_lifetime;
 static long long qmgr_bounce_lifetime;
+static long long qmgr_delay_warning;
 static long long qmgr_run_delay;
 static long long qmgr_delivery_timeout;
 static long long qmgr_connect_timeout;
@@ -253,6 +280,7 @@ qmgr_queue_init(void)
 	    5 * 86400);
 	qmgr_bounce_lifetime = qmgr_queue_param_time("bounce_queue_lifetime",
 	    5 * 86400);
+	qmgr_delay_warning = qmgr_queue_param_time("delay_warning_time", 0);
 	qmgr_run_delay = qmgr_queue_param_time("queue_run_delay", 300);
 	if (qmgr_run_delay < 1)
 		qmgr_run_delay = 1;
@@ -294,6 +322,8 @@ qmgr_transport_get(const char *name)
 	n = qmgr_queue_param_int(param, "default_destination_recipient_limit");
 	free(param);
 	t->rcpt_limit = n > 0 && n < 100000 ? (size_t)n : 50;
+	qmgr_dest_policy_read(&t->policy, name, t->dest_limit,
+	    qmgr_min_backoff);
 	t->next = qmgr_transports;
 	qmgr_transports = t;
 	return t;
@@ -327,6 +357,7 @@ qmgr_dest_get(struct qmgr_transport *t, const char *key)
 	d->key = xstrdup(key);
 	d->hash = h;
 	d->transport = t;
+	qmgr_dest_window_init(&d->window, &t->policy);
 	d->hash_next = *slot;
 	*slot = d;
 	return d;
@@ -353,7 +384,7 @@ qmgr_dest_check_ready(struct qmgr_dest *d)
 {
 	struct qmgr_transport *t = d->transport;
 
-	if (d->ready || d->head == NULL || d->active >= t->dest_limit)
+	if (d->ready || d->head == NULL || d->active >= d->window.window)
 		return;
 	d->ready = true;
 	d->ready_next = NULL;
@@ -417,6 +448,9 @@ qmgr_message_load_log(struct qmgr_message *msg)
 		if (status != NULL && strcmp(status, "bounced") == 0 &&
 		    rec_format(r, &msg->log) == 0)
 			msg->bounced_count++;
+		if (rec_get(r, "warned") != NULL &&
+		    rec_format(r, &msg->log) == 0)
+			msg->warned = true;	/* qmgr_message_notice_done() */
 	}
 	rec_free(&r);
 	buf_release(&old);
@@ -548,18 +582,107 @@ qmgr_message_unlink_log(struct qmgr_message *msg)
 		log_warn("%s: unlink %s: %m", msg->qid, path);
 }
 
-/* No job left: remove the file or move it to deferred/ (or hold/). */
+static void qmgr_message_finish(struct qmgr_message *msg);
+
+/* The bounce/1 request for msg ended: note the outcome, finish again. */
+static void
+qmgr_message_notice_done(void *ctx, int status, const char *new_qid,
+    const char *text)
+{
+	struct qmgr_message *msg = ctx;
+	const char *kind = msg->deferred_count > 0 ? "delay" : "non-delivery";
+
+	if (status < 0) {
+		log_warn("%s: sender %s notification not queued, will try "
+		    "again: %s", msg->qid, kind, text);
+		msg->notice = QMGR_NOTICE_FAILED;
+	} else {
+		/* Postfix's words, for log tools: a notice about mail from
+		 * <> goes to the postmaster. */
+		if (new_qid != NULL)
+			log_info("%s: %s %s notification: %s", msg->qid,
+			    msg->sender[0] == '\0' ? "postmaster" : "sender",
+			    kind, new_qid);
+		msg->notice = QMGR_NOTICE_QUEUED;
+		if (msg->deferred_count > 0) {
+			struct rec *r = rec_new();
+
+			rec_put_int(r, "warned", (long long)time(NULL));
+			(void)rec_format(r, &msg->log);
+			rec_free(&r);
+			msg->warned = true;
+		}
+	}
+	qmgr_message_finish(msg);
+}
+
+/* Ask bounce for the notice msg needs now, if any: a non-delivery notice
+ * when recipients bounced and none is pending, a delay warning when a
+ * deferred message passed delay_warning_time. true when a request runs
+ * (qmgr_message_notice_done() finishes msg later). */
+static bool
+qmgr_message_notice(struct qmgr_message *msg)
+{
+	struct qmgr_bounce_request req = {
+		.warn = msg->deferred_count > 0,
+		.qid = msg->qid,
+		.queue_file = msg->path,
+		.connect_timeout_ms = qmgr_connect_timeout * 1000,
+		.timeout_ms = qmgr_delivery_timeout * 1000,
+	};
+
+	if (msg->notice != QMGR_NOTICE_NONE || msg->delete)
+		return false;
+	if (req.warn) {
+		if (qmgr_delay_warning <= 0 || msg->warned ||
+		    msg->sender[0] == '\0' ||
+		    (long long)time(NULL) - msg->arrival < qmgr_delay_warning)
+			return false;
+	} else if (msg->bounced_count == 0) {
+		return false;
+	}
+	msg->notice = QMGR_NOTICE_BUSY;
+	qmgr_message_write_log(msg);	/* what bounce reads */
+	qmgr_bounce_start(qmgr_loop, &req, qmgr_message_notice_done, msg);
+	return true;
+}
+
+/* The notice failed and the file goes back to deferred/ with nothing
+ * pending: mark every done recipient on disk (the last one may be only
+ * in memory, see qmgr_message_result), or the next run would deliver it
+ * again instead of only asking bounce again. */
+static void
+qmgr_message_mark_all_done(struct qmgr_message *msg)
+{
+	for (size_t i = 0; i < msg->q->rcpt_count; i++) {
+		if (!msg->q->rcpts[i].done)
+			continue;
+		msg->q->rcpts[i].done = false;
+		/* EPROTO: already "done" in the file. */
+		if (queue_mark_done(msg->q, i) < 0 && errno != EPROTO)
+			log_warn("%s: cannot mark <%s> done (it may be "
+			    "delivered again): %m", msg->qid,
+			    msg->q->rcpts[i].address);
+		msg->q->rcpts[i].done = true;
+	}
+}
+
+/* No job left: ask bounce for a notice when one is due, then remove the
+ * file or move it to deferred/ (or hold/). */
 static void
 qmgr_message_finish(struct qmgr_message *msg)
 {
 	char to[QMGR_PATH_MAX];
 
+	if (qmgr_message_notice(msg))
+		return;
 	if (msg->delete) {
 		qmgr_message_unlink_log(msg);
 		if (unlink(msg->path) < 0 && errno != ENOENT)
 			log_fatal("%s: unlink %s: %m", msg->qid, msg->path);
 		log_info("%s: removed (deleted by request)", msg->qid);
-	} else if (msg->deferred_count > 0) {
+	} else if (msg->deferred_count > 0 ||
+	    msg->notice == QMGR_NOTICE_FAILED) {
 		long long now = (long long)time(NULL);
 		long long due = now + qmgr_backoff_delay(msg->arrival, now,
 		    qmgr_min_backoff, qmgr_max_backoff);
@@ -567,6 +690,8 @@ qmgr_message_finish(struct qmgr_message *msg)
 			{ .tv_sec = (time_t)now }, { .tv_sec = (time_t)due },
 		};
 
+		if (msg->deferred_count == 0)
+			qmgr_message_mark_all_done(msg);
 		qmgr_message_write_log(msg);
 		/* The mtime is the next attempt (as in Postfix); set before
 		 * the rename, so a crash leaves no deferred file without it
@@ -583,14 +708,8 @@ qmgr_message_finish(struct qmgr_message *msg)
 		else
 			qmgr_queue_deferred_at(due);
 	} else {
-		if (msg->bounced_count > 0) {
-			qmgr_message_write_log(msg);
-			log_warn("%s: %zu recipient(s) bounced; no bounce "
-			    "service yet, reasons kept in log/%s", msg->qid,
-			    msg->bounced_count, msg->qid);
-		} else {
-			qmgr_message_unlink_log(msg);
-		}
+		/* Any notice is queued (qmgr_message_notice). */
+		qmgr_message_unlink_log(msg);
 		/* XXX Postfix would fsync nothing here either: a lost
 		 * unlink means the file comes back with every recipient
 		 * marked done and is removed again. */
@@ -770,6 +889,59 @@ qmgr_message_schedule(struct qmgr_message *msg)
  * Running jobs.
  */
 
+/* d is dead: defer its waiting jobs without a connection, as Postfix
+ * does ("delivery temporarily suspended"). */
+static void
+qmgr_dest_defer_waiting(struct qmgr_dest *d, const char *dsn,
+    const char *why)
+{
+	char *reason = xasprintf("delivery temporarily suspended: %s", why);
+	struct qmgr_job *job;
+
+	while ((job = d->head) != NULL) {
+		struct qmgr_message *msg = job->msg;
+
+		d->head = job->next;
+		if (d->head == NULL)
+			d->tail = NULL;
+		for (size_t i = 0; i < job->rcpt_count; i++)
+			qmgr_message_result(msg, job->rcpts[i].index, "none",
+			    QMGR_DELIVER_DEFERRED, dsn, reason, false);
+		qmgr_job_free(job);
+		if (--msg->jobs == 0)
+			qmgr_message_finish(msg);
+	}
+	free(reason);
+}
+
+/* What a finished delivery says about d (qmgr_dest.c); when d is dead
+ * now, record it and defer its waiting mail. Called before the job's
+ * message drops the job, so that message is not finished here. */
+static void
+qmgr_dest_learn(struct qmgr_dest *d, const struct qmgr_deliver_rcpt *rcpts,
+    size_t rcpt_count)
+{
+	struct qmgr_transport *t = d->transport;
+	const char *dsn, *reason;
+	long long now;
+
+	if (!qmgr_dest_window_update(&d->window, &t->policy,
+	    qmgr_dest_classify(rcpts, rcpt_count)))
+		return;
+	now = (long long)time(NULL);
+	/* Deliveries that started before it died fail too: once is news. */
+	if (qmgr_dest_dead_find(t->name, d->key, now) != NULL)
+		return;
+	dsn = rcpts[0].dsn != NULL ? rcpts[0].dsn : "4.4.1";
+	reason = rcpts[0].reason != NULL ? rcpts[0].reason :
+	    "destination not reachable";
+	qmgr_dest_dead_set(t->name, d->key, now, now + t->policy.dead_time,
+	    dsn, reason);
+	log_info("%s destination %s: not reachable, delivery suspended for "
+	    "%lld seconds: %s", t->name, d->key, t->policy.dead_time, reason);
+	qmgr_dest_defer_waiting(d, dsn, reason);
+}
+
 static void
 qmgr_job_done(void *ctx, struct qmgr_deliver_rcpt *rcpts, size_t rcpt_count)
 {
@@ -783,6 +955,7 @@ qmgr_job_done(void *ctx, struct qmgr_deliver_rcpt *rcpts, size_t rcpt_count)
 		    rcpts[i].status, rcpts[i].dsn != NULL ? rcpts[i].dsn :
 		    "4.3.0", rcpts[i].reason != NULL ? rcpts[i].reason :
 		    "no reason given", rcpts[i].agent_logged);
+	qmgr_dest_learn(d, rcpts, rcpt_count);
 	qmgr_deliver_rcpts_release(rcpts, rcpt_count);
 	qmgr_job_free(job);
 	d->active--;
@@ -816,16 +989,30 @@ qmgr_job_start(struct qmgr_job *job)
 static void
 qmgr_queue_schedule(void *ctx)
 {
+	long long now = (long long)time(NULL);
+
 	for (struct qmgr_transport *t = qmgr_transports; t != NULL;
 	    t = t->next) {
 		while (t->active < t->limit && t->ready_head != NULL) {
 			struct qmgr_dest *d = t->ready_head;
-			struct qmgr_job *job = d->head;
+			const struct qmgr_dest_dead *dead;
+			struct qmgr_job *job;
 
 			t->ready_head = d->ready_next;
 			if (t->ready_head == NULL)
 				t->ready_tail = NULL;
 			d->ready = false;
+			if (d->head != NULL && (dead = qmgr_dest_dead_find(
+			    t->name, d->key, now)) != NULL)
+				qmgr_dest_defer_waiting(d, dead->dsn,
+				    dead->reason);
+			/* Emptied, or its window shrank since it was
+			 * listed: listed again when a delivery ends. */
+			if (d->head == NULL || d->active >= d->window.window) {
+				qmgr_dest_free_if_idle(d);
+				continue;
+			}
+			job = d->head;
 			d->head = job->next;
 			if (d->head == NULL)
 				d->tail = NULL;

@@ -66,12 +66,7 @@ qmgr_session_handle(const struct rec *request, struct rec *reply)
 		qmgr_queue_wakeup();
 		rec_put(reply, "status", "ok");
 	} else if (strcmp(what, "flush") == 0) {
-		size_t count = qmgr_queue_flush();
-
-		log_info("flush requested: %zu deferred message(s) due now",
-		    count);
-		rec_put(reply, "status", "ok");
-		rec_put_size(reply, "count", count);
+		qmgr_command_flush(rec_get(request, "domain"), reply);
 	} else if (strcmp(what, "list") == 0) {
 		rec_reset(reply);
 		return qmgr_list_new(QMGR_LIST_LIMIT);
