@@ -108,6 +108,16 @@ cleanup        unix  -       -       y       -       0       cleanup
 qmgr           unix  n       -       y       300     1       qmgr
 local          unix  -       n       n       -       -       local
 virtual        unix  -       n       n       -       -       virtual
+bounce         unix  -       -       y       -       0       bounce
+"""
+
+# The outbound agents (issue 4): the smtp program as the smtp, relay and
+# lmtp services. Not in MASTER_CF, whose tests expect mail to remote
+# domains to wait ("outbound delivery is not available").
+MASTER_CF_OUTBOUND = MASTER_CF + """\
+smtp           unix  -       -       y       -       -       smtp
+relay          unix  -       -       y       -       -       smtp
+lmtp           unix  -       -       n       -       -       smtp
 """
 
 
@@ -115,7 +125,7 @@ class Instance:
     """One postern instance in its own directory."""
 
     def __init__(self, name="t", main=None, master_cf=None, smtpd_procs=2,
-                 listen_host=INSIDE):
+                 listen_host=INSIDE, netns=None, port=None):
         ensure_users()
         base = "/var/tmp/postern-tests"
         os.makedirs(base, mode=0o755, exist_ok=True)
@@ -129,7 +139,16 @@ class Instance:
         os.makedirs(self.conf)
         os.makedirs(self.mail)
         self.host = listen_host
-        self.port = free_port(listen_host)
+        # netns: a test/netns.py NetNS; master and every daemon then run
+        # inside it (`ip netns exec`), and the test's clients connect there.
+        self.netns = netns
+        if port is not None:
+            self.port = port
+        elif netns is not None:
+            with netns.entered():
+                self.port = free_port(listen_host)
+        else:
+            self.port = free_port(listen_host)
         if is_root():
             os.chown(self.mail, uid_of("ptvmail"), uid_of("ptvmail"))
         settings = {
@@ -213,6 +232,14 @@ class Instance:
                               timeout=60, user=user)
 
     def start(self):
+        if self.netns is not None:
+            p = self.netns.run([os.path.join(BIN, "postern"), "-c", self.conf,
+                                "start"])
+            if p.returncode != 0:
+                raise AssertionError(f"postern start in {self.netns.name} "
+                                     f"failed: {p.stdout}{p.stderr}")
+            wait_for(lambda: self.can_connect(), 10)
+            return self
         self.postern("start", check=True)
         wait_for(lambda: self.can_connect(), 10)
         return self
@@ -252,6 +279,8 @@ class Instance:
         return out
 
     def can_connect(self):
+        if self.netns is not None:
+            return self.netns.can_connect(self.host, self.port)
         try:
             with socket.create_connection((self.host, self.port), 1):
                 return True
@@ -260,6 +289,10 @@ class Instance:
 
     # -- clients -----------------------------------------------------------
     def smtp(self, source=INSIDE, timeout=30):
+        if self.netns is not None:
+            with self.netns.entered():
+                return smtplib.SMTP(self.host, self.port, timeout=timeout,
+                                    source_address=(source, 0))
         return smtplib.SMTP(self.host, self.port, timeout=timeout,
                             source_address=(source, 0))
 

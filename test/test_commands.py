@@ -423,6 +423,143 @@ class QueueTest(CommandCase):
         self.assert_exit(p, 1, "flush when stopped")
         self.assertIn("running", p.stderr)
 
+    def defer_to(self, rcpt, subject="deferred"):
+        """Another message, to RCPT, deferred like defer_one's."""
+        before = set(self.inst.queue_files("deferred"))
+        with self.inst.smtp(INSIDE) as s:
+            s.ehlo("client.example.test")
+            s.sendmail("sender@example.test", [rcpt],
+                       f"Subject: {subject}\r\n\r\nwait\r\n".encode())
+        files = wait_for(lambda: set(self.inst.queue_files("deferred")) -
+                         before, 20)
+        self.assertEqual(len(files), 1, "one more message in deferred/")
+        return os.path.basename(files.pop())
+
+    def test_queue_show(self):
+        qid = self.defer_one()
+        p = self.postern("queue", "show", qid)
+        self.assert_exit(p, 0, "queue show")
+        out = p.stdout
+        self.assertIn(f"*** ENVELOPE deferred/{qid} ***\n", out)
+        self.assertIn(f"queue_id: {qid}\n", out)
+        self.assertRegex(out, r"(?m)^queue: deferred \(next attempt .+\)$")
+        self.assertRegex(out, r"(?m)^arrival: \w{3}, \d\d \w{3} \d{4} ")
+        self.assertIn("sender: sender@example.test\n", out)
+        self.assertRegex(out, r"(?m)^size: \d+$")
+        self.assertRegex(out, r"(?m)^client: \S+\[127\.0\.0\.1\]$")
+        self.assertIn("helo: client.example.test\n", out)
+        self.assertRegex(out, r"(?m)^recipient: someone@remote\.example\n"
+                         r"    state: pending, deferred at .+ \(dsn=4\.4\.1, "
+                         r"relay=none\): outbound delivery is not available")
+        head, _, rest = out.partition(f"*** MESSAGE CONTENTS deferred/{qid} ***\n")
+        self.assertTrue(rest, out)
+        self.assertRegex(rest, r"(?m)^Received: from client\.example\.test")
+        self.assertIn("Subject: deferred\n", rest)
+        self.assertTrue(rest.endswith(f"\nwait for me\n*** END OF MESSAGE "
+                                      f"deferred/{qid} ***\n"), rest[-200:])
+        self.assertRegex(self.inst.logtext(),
+                         r"postern\[\d+\]: uid 0 \(root\): show " + qid)
+        # content is private: other users are refused, nothing shown
+        p = self.postern("queue", "show", qid, user="ptbob")
+        self.assert_exit(p, 1, "queue show by ptbob")
+        self.assertIn("permission denied: only root and the mail owner may "
+                      "read queued messages", p.stderr)
+        self.assertNotIn("wait for me", p.stdout + p.stderr)
+        self.assertNotIn("someone@remote", p.stdout + p.stderr)
+        # the mail owner may
+        p = self.postern("queue", "show", qid, user="postern")
+        self.assert_exit(p, 0, "queue show by the mail owner")
+        self.assertIn("wait for me", p.stdout)
+        p = self.postern("queue", "show", "ABCDEF0123")
+        self.assert_exit(p, 1, "queue show of an unknown ID")
+        self.assertIn("ABCDEF0123: no such message in the queue", p.stderr)
+        p = self.postern("queue", "show", "../etc")
+        self.assert_exit(p, 2, "queue show of a bad ID")
+        self.assertIn("not a queue ID", p.stderr)
+
+    def test_flush_domain(self):
+        first = self.defer_one()
+        other = self.defer_to("x@elsewhere.example")
+        log = self.inst.logtext
+
+        def tries(qid, rcpt):
+            return len(re.findall(re.escape(qid) + r": to=<" + re.escape(rcpt)
+                                  + r">.*status=deferred", log()))
+        wait_for(lambda: tries(other, "x@elsewhere.example") >= 1, 10)
+        p = self.postern("flush", "ELSEWHERE.example")
+        self.assert_exit(p, 0, "flush DOMAIN")
+        self.assertIn("postern: flush ELSEWHERE.example: done (1 message)",
+                      p.stdout)
+        self.assertTrue(wait_for(lambda: tries(other, "x@elsewhere.example")
+                                 >= 2, 10), "the domain's message retried")
+        self.assertIn("uid 0 (root): flush ELSEWHERE.example", log())
+        self.assertIn("flush requested for ELSEWHERE.example: 1 deferred "
+                      "message(s) due now", log())
+        time.sleep(1.5)
+        self.assertEqual(self.attempts(first), 1, "other domains wait")
+        p = self.postern("queue", "flush", "nowhere.example")
+        self.assert_exit(p, 0, "flush of a domain with no mail")
+        self.assertIn("done (0 messages)", p.stdout)
+        p = self.postern("flush", "a b")
+        self.assert_exit(p, 2, "flush of a malformed domain")
+        self.assertEqual(self.attempts(first), 1)
+
+    def test_hold_release_requeue_delete(self):
+        qid = self.defer_one()
+        log = self.inst.logtext
+        wait_for(lambda: self.attempts(qid) >= 1, 10)
+        steps = [
+            ("hold", f"{qid}: placed on hold", "hold"),
+            ("release", f"{qid}: released from hold", "deferred"),
+            ("hold", f"{qid}: placed on hold", "hold"),
+            ("release", f"{qid}: released from hold", "deferred"),
+            ("requeue", f"{qid}: requeued", "deferred"),
+            ("delete", f"{qid}: removed (deleted by request)", None),
+        ]
+        for i, (action, effect, where) in enumerate(steps):
+            with self.subTest(action=action, step=i):
+                before = log().count(effect)
+                tried = self.attempts(qid)
+                p = self.postern("queue", action, qid)
+                self.assert_exit(p, 0, f"queue {action}")
+                self.assertIn(f"postern: {action} {qid}: done (1 message)",
+                              p.stdout)
+                self.assertTrue(wait_for(lambda: log().count(effect) > before,
+                                         10), f"qmgr logged {effect!r}")
+                self.assertRegex(log(), r"postern\[\d+\]: uid 0 \(root\): " +
+                                 action + " " + qid)
+                if action in ("release", "requeue"):
+                    # retried at once, and deferred again
+                    self.assertTrue(wait_for(lambda: self.attempts(qid) >
+                                             tried, 10), "retried")
+                if where:
+                    self.assertTrue(wait_for(lambda: self.inst.queue_files(
+                        where), 10), f"in {where}/")
+                    if where == "hold":
+                        p = self.postern("queue", "list")
+                        self.assertRegex(p.stdout, r"(?m)^" + qid + r"!")
+        self.assertEqual(self.inst.queue_files(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.inst.queue, "log",
+                                                     qid)))
+        p = self.postern("queue", "delete", qid)
+        self.assert_exit(p, 1, "delete of a message that is gone")
+        self.assertIn("no such message in the queue", p.stderr)
+        # ALL: every message, and nothing to do is not an error
+        a = self.defer_to("a@elsewhere.example")
+        b = self.defer_to("b@elsewhere.example")
+        p = self.postern("queue", "hold", "ALL")
+        self.assert_exit(p, 0, "hold ALL")
+        self.assertIn("postern: hold ALL: done (2 messages)", p.stdout)
+        self.assertIn(f"{a}: placed on hold", log())
+        self.assertIn(f"{b}: placed on hold", log())
+        self.assertIn("uid 0 (root): hold ALL", log())
+        p = self.postern("queue", "delete", "ALL")
+        self.assert_exit(p, 0, "delete ALL")
+        self.assertEqual(self.inst.queue_files(), [])
+        p = self.postern("queue", "requeue", "ALL")
+        self.assert_exit(p, 0, "requeue ALL of an empty queue")
+        self.assertIn("done (0 messages)", p.stdout)
+
 
 # -- sendmail, mailq, newaliases --------------------------------------------------
 @unittest.skipUnless(is_root(), NEEDS_ROOT)

@@ -5,7 +5,8 @@ No master: qmgr runs standalone (`qmgr -S -c DIR`) with the qmgr/1 socket
 agents on queue/private/TRANSPORT. Queue files are written here in
 lib/queue.h's format. What a recipient's fake agent answers is chosen by
 its local part: sent-*, bounce-*, defer-*, crash-* (close without a
-reply), hang-* (never answer).
+reply), hang-* (never answer); an agent whose `down` is set defers every
+recipient with 4.4.1 as if the destination refused connections.
 """
 import os
 import re
@@ -78,6 +79,9 @@ class FakeAgent:
         self.sock.bind(self.path)
         self.sock.listen(backlog)
         self.accept_delay = accept_delay
+        self.down = False       # defer everything: "Connection refused"
+        self.bounce_reply = "proto=bounce/1\nstatus=ok\nqid=B0B0\n\n"
+        self.starts = []        # deliveries running as each one started
         self.stopped = False
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
@@ -97,11 +101,18 @@ class FakeAgent:
             req = read_record(conn)
             if req is None:
                 return
+            if req[:1] == [("proto", "bounce/1")]:
+                # the bounce daemon: bounce_reply is its answer
+                with self.lock:
+                    self.requests.append(req)
+                conn.sendall(self.bounce_reply.encode())
+                return
             rcpts = [v for n, v in req if n == "rcpt"]
             with self.lock:
                 self.requests.append(req)
                 self.active += 1
                 self.max_active = max(self.max_active, self.active)
+                self.starts.append(self.active)
                 for r in rcpts:
                     self.per_rcpt[r] = self.per_rcpt.get(r, 0) + 1
                     self.max_per_rcpt = max(self.max_per_rcpt,
@@ -120,8 +131,12 @@ class FakeAgent:
                     if n == "rcpt":
                         group = v
                     elif n == "index" and group is not None:
-                        kind = group.split("-", 1)[0]
+                        kind = "down" if self.down else \
+                            group.split("-", 1)[0]
                         status, dsn, reason = {
+                            "down": ("deferred", "4.4.1", "connect to "
+                                     "mx.remote.test[192.0.2.1]:25: "
+                                     "Connection refused"),
                             "bounce": ("bounced", "5.1.1", "unknown user"),
                             "defer": ("deferred", "4.2.2", "mailbox full"),
                         }.get(kind, ("sent", "2.0.0", "delivered to maildir"))
@@ -345,6 +360,7 @@ class QmgrTest(unittest.TestCase):
         q = self.qmgr("minimal_backoff_time = 300s\n"
                       "maximal_backoff_time = 600s\n")
         local = self.agent("local")
+        bounce = self.agent("bounce")
         qid = q.add("", ["sent-a@example.test", "defer-b@example.test",
                          "bounce-c@example.test", "x@remote.test"])
         q.start()
@@ -393,11 +409,14 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(local.delivered(), ["sent-b@example.test"])
         self.assertEqual(smtp.delivered(), ["x@remote.test"])
         self.assertEqual(dict(smtp.requests[0])["nexthop"], "remote.test")
-        # the bounce reason stays for the bounce daemon to come
-        with open(os.path.join(q.queue, "log", qid)) as f:
-            reasons = f.read()
-        self.assertIn("rcpt=bounce-c@example.test", reasons)
-        self.assertNotIn("status=deferred", reasons)
+        # bounce was asked for the notice before the file went away
+        self.assertEqual(bounce.requests, [[
+            ("proto", "bounce/1"), ("request", "flush"), ("qid", qid),
+            ("queue_file", f"active/{qid}")]])
+        # (from <>: the notice goes to the postmaster)
+        self.assertIn(f"{qid}: postmaster non-delivery notification: B0B0",
+                      q.log())
+        self.assertEqual(q.files("log"), [])
 
     def test_agent_crash_and_timeout_defer(self):
         q = self.qmgr()
@@ -436,6 +455,7 @@ class QmgrTest(unittest.TestCase):
     def test_expired_bounces(self):
         q = self.qmgr("maximal_queue_lifetime = 1h\n")
         self.agent("local")
+        self.agent("bounce")
         qid = q.add("s@example.org", ["defer-a@example.test",
                                       "sent-b@example.test"],
                     arrival=time.time() - 7200)
@@ -536,6 +556,117 @@ class QmgrTest(unittest.TestCase):
         self.assertTrue(wait_for(lambda: f"{held}: removed" in q.log()),
                         q.log())
         self.assertEqual(local.delivered(), ["sent-h@example.test"])
+
+    def test_flush_domain(self):
+        # only deferred messages with a pending recipient in the domain
+        q = self.qmgr()
+        q.start()
+        later = time.time() + 3600
+        ids = {}
+        for name, rcpts, done in (
+                ("match", ["a@other.test", "b@Remote.Test"], ()),
+                ("done", ["a@remote.test", "b@other.test"], (0,)),
+                ("other", ["a@other.test"], ()),
+                ("sub", ["a@sub.remote.test"], ())):
+            ids[name] = q.add("s@example.org", rcpts, sub="deferred",
+                              done=done)
+            os.utime(os.path.join(q.queue, "deferred", ids[name]),
+                     (later, later))
+        reply = q.request("flush", domain="remote.TEST")
+        self.assertEqual(reply["status"], "ok")
+        self.assertEqual(reply["count"], "1")
+        self.assertIn("flush requested for remote.TEST: 1 deferred "
+                      "message(s) due now", q.log())
+        self.assertTrue(wait_for(lambda: ids["match"] not in
+                                 q.files("deferred") or
+                                 f"{ids['match']}: from=" in q.log()),
+                        q.log())
+        for name in ("done", "other", "sub"):
+            self.assertIn(ids[name], q.files("deferred"))
+            self.assertNotIn(f"{ids[name]}: from=", q.log())
+        self.assertEqual(q.request("flush", domain="a b")["status"], "501")
+        self.assertEqual(q.request("flush", domain="")["status"], "501")
+        reply = q.request("flush")
+        self.assertEqual(reply["count"], "4")
+
+    # -- per-destination concurrency (qmgr_dest.c) --------------------------
+    def test_destination_concurrency_grows(self):
+        # slow start at initial_destination_concurrency, one more after
+        # each delivery the destination answered, never above its limit
+        q = self.qmgr("smtp_destination_concurrency_limit = 8\n")
+        smtp = self.agent("smtp", delay=0.3)
+        qids = [q.add("s@example.org", [f"sent-{i}@remote.test"])
+                for i in range(40)]
+        q.start()
+        self.assertTrue(wait_for(lambda: all(f"{x}: removed" in q.log()
+                                             for x in qids), timeout=30),
+                        q.log())
+        self.assertEqual(len(smtp.delivered()), 40)
+        self.assertLessEqual(max(smtp.starts[:5]), 5, smtp.starts)
+        self.assertEqual(smtp.max_active, 8, smtp.starts)
+        self.assertNotIn("suspended", q.log())
+
+    def test_destination_backoff_and_dead(self):
+        # a destination that refuses every connection: 5 -> 2 -> 1 ->
+        # dead; the rest of its mail is deferred without a connection
+        # until minimal_backoff_time has passed, then it is tried again
+        q = self.qmgr("minimal_backoff_time = 3s\n")
+        smtp = self.agent("smtp", delay=0.5)
+        smtp.down = True
+        qids = [q.add("s@example.org", [f"sent-{i}@remote.test"])
+                for i in range(20)]
+        q.start()
+        self.assertTrue(wait_for(lambda: len(q.files("deferred")) == 20),
+                        q.log())
+        log = q.log()
+        self.assertEqual(len(smtp.requests), 5, smtp.starts)
+        self.assertLessEqual(smtp.max_active, 5)
+        self.assertIn("smtp destination remote.test: not reachable, "
+                      "delivery suspended for 3 seconds: connect to "
+                      "mx.remote.test[192.0.2.1]:25: Connection refused", log)
+        suspended = re.findall(r"to=<(sent-\d+)@remote.test>, relay=none, "
+                               r".*dsn=4\.4\.1, status=deferred \(delivery "
+                               r"temporarily suspended: connect to "
+                               r"mx\.remote\.test\[192\.0\.2\.1\]:25: "
+                               r"Connection refused\)", log)
+        self.assertEqual(len(set(suspended)), 15, log)
+        # back after the dead time: everything is delivered
+        smtp.down = False
+        self.assertTrue(wait_for(lambda: all(f"{x}: removed" in q.log()
+                                             for x in qids), timeout=30),
+                        q.log())
+        self.assertEqual(len(smtp.delivered()), 25)
+        self.assertEqual(len(set(smtp.delivered())), 20)
+
+    def test_destination_deferrals_are_not_failures(self):
+        # a server that answers 4xx (mailbox full, greylisting) is
+        # reachable: no back-off, no suspension
+        q = self.qmgr("minimal_backoff_time = 300s\n"
+                      "maximal_backoff_time = 600s\n")
+        smtp = self.agent("smtp", delay=0.3)
+        for i in range(10):
+            q.add("s@example.org", [f"defer-{i}@remote.test"])
+        q.start()
+        self.assertTrue(wait_for(lambda: len(q.files("deferred")) == 10),
+                        q.log())
+        self.assertEqual(len(smtp.requests), 10)
+        self.assertEqual(smtp.max_active, 5)
+        self.assertNotIn("suspended", q.log())
+
+    def test_destination_recipient_limit(self):
+        q = self.qmgr("smtp_destination_recipient_limit = 2\n")
+        smtp = self.agent("smtp")
+        qid = q.add("s@example.org", [f"sent-{i}@remote.test"
+                                      for i in range(5)] +
+                    ["sent-x@other.test"])
+        q.start()
+        self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
+                        q.log())
+        sizes = sorted([n for n, _ in req].count("rcpt")
+                       for req in smtp.requests)
+        self.assertEqual(sizes, [1, 1, 2, 2])
+        self.assertEqual(sorted(dict(r)["nexthop"] for r in smtp.requests),
+                         ["other.test"] + ["remote.test"] * 3)
 
 
 if __name__ == "__main__":
