@@ -774,6 +774,37 @@ qmgr_job_free(struct qmgr_job *job)
 	free(job);
 }
 
+/* Postfix's error(8) and discard(8) transports need no process: an
+ * "error:5.1.1 text" route bounces the recipient with that text (4.x.x
+ * defers it), "discard:text" drops it as delivered. true when handled. */
+static bool
+qmgr_route_builtin(struct qmgr_message *msg, size_t i,
+    const struct qmgr_route *route)
+{
+	const char *text = route->nexthop;
+	char dsn[16] = "5.0.0";
+	size_t n = strspn(text, "0123456789.");
+
+	if (strcmp(route->transport, "discard") == 0) {
+		qmgr_message_result(msg, i, "discard", QMGR_DELIVER_SENT,
+		    "2.0.0", *text != '\0' ? text : "discarded", false);
+		return true;
+	}
+	if (strcmp(route->transport, "error") != 0)
+		return false;
+	if (n >= 5 && n < sizeof(dsn) && (text[0] == '4' || text[0] == '5') &&
+	    text[1] == '.' && (text[n] == ' ' || text[n] == '\0')) {
+		memcpy(dsn, text, n);
+		dsn[n] = '\0';
+		text += n + strspn(text + n, " ");
+	}
+	qmgr_message_result(msg, i, "error", dsn[0] == '4' ?
+	    QMGR_DELIVER_DEFERRED : QMGR_DELIVER_BOUNCED, dsn,
+	    *text != '\0' ? text : "mail for this destination is refused",
+	    false);
+	return true;
+}
+
 /* true when private/NAME is a socket we can try. */
 static bool
 qmgr_transport_present(const char *name)
@@ -818,6 +849,10 @@ qmgr_message_schedule(struct qmgr_message *msg)
 			    QMGR_DELIVER_DEFERRED, dsn,
 			    reason + strcspn(reason, " ") + 1, false);
 			free(dsn);
+			continue;
+		}
+		if (qmgr_route_builtin(msg, i, &route)) {
+			qmgr_route_release(&route);
 			continue;
 		}
 		for (size_t j = 0; j < open_count; j++)

@@ -466,6 +466,26 @@ class QmgrTest(unittest.TestCase):
                          r" status=bounced \(message expired after 3600 "
                          r"seconds in the queue: mailbox full\)")
 
+    def test_error_and_discard_transports(self):
+        q = self.qmgr("transport_maps = inline:{ "
+                      "{err.test=error:5.7.1 we do not take mail for it}, "
+                      "{later.test=error:4.3.2 try again later}, "
+                      "{null.test=discard:silenced} }\n")
+        self.agent("bounce")
+        qid = q.add("s@example.org", ["a@err.test", "b@null.test"])
+        qid2 = q.add("s@example.org", ["c@later.test"])
+        q.start()
+        self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
+                        q.log())
+        log = q.log()
+        self.assertRegex(log, r"to=<a@err.test>, relay=error, .*dsn=5\.7\.1, "
+                         r"status=bounced \(we do not take mail for it\)")
+        self.assertRegex(log, r"to=<b@null.test>, relay=discard, .*dsn=2\.0\.0, "
+                         r"status=sent \(silenced\)")
+        self.assertTrue(wait_for(lambda: q.files("deferred") == [qid2]), log)
+        self.assertRegex(q.log(), r"to=<c@later.test>, relay=error, .*dsn=4\.3\.2, "
+                         r"status=deferred \(try again later\)")
+
     def test_recovery_after_kill(self):
         q = self.qmgr()
         local = self.agent("local")
