@@ -468,12 +468,13 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 class Postfix:
     """A real Postfix in its own directory, started inside NS with its
     services unchrooted (so they read the namespace's resolv.conf), on
-    ADDR:25, accepting mail for DOMAIN into a Maildir and sending the
+    ADDR:PORT (25), accepting mail for DOMAIN into a Maildir and sending the
     rest by MX."""
 
-    def __init__(self, ns, addr, domain, hostname, extra=None):
+    def __init__(self, ns, addr, domain, hostname, extra=None, port=25):
         self.ns = ns
         self.addr = addr
+        self.port = port
         self.domain = domain
         self.dir = tempfile.mkdtemp(prefix="postfix-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -521,7 +522,7 @@ class Postfix:
             for k, v in settings.items():
                 f.write("%s = %s\n" % (k, v))
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write(POSTFIX_MASTER_CF.format(listen="%s:25" % addr))
+            f.write(POSTFIX_MASTER_CF.format(listen="%s:%d" % (addr, port)))
 
     def postfix(self, *args, check=True):
         p = self.ns.run(["postfix", "-c", self.conf] + list(args))
@@ -536,7 +537,8 @@ class Postfix:
         os.makedirs(self.dir + "/queue", exist_ok=True)
         self.postfix("post-install", "create-missing")
         self.postfix("start")
-        if not _wait(lambda: self.ns.can_connect(self.addr, 25), 15, 0.1):
+        if not _wait(lambda: self.ns.can_connect(self.addr, self.port), 15,
+                     0.1):
             raise RuntimeError("Postfix did not start: " + self.logtext())
         return self
 
@@ -587,9 +589,15 @@ class Dovecot:
     """A real Dovecot with its own config and base_dir, Maildirs under its
     directory, one static user database (every user is VUSER, with mail in
     DIR/mail/%u/Maildir), and an LMTP listener on SOCKET (a unix socket
-    path, mode 0666)."""
+    path, mode 0666).
 
-    def __init__(self, ns, socket_path, vuser="ptvmail", users=None):
+    auth_users ({user: password}) with auth_socket (a unix socket path):
+    also a SASL authentication server for Postfix (smtpd_sasl_type =
+    dovecot) on that socket, checking plaintext passwords from a
+    passwd-file, mechanisms PLAIN and LOGIN."""
+
+    def __init__(self, ns, socket_path, vuser="ptvmail", users=None,
+                 auth_users=None, auth_socket=None):
         self.ns = ns
         self.socket = socket_path
         self.dir = tempfile.mkdtemp(prefix="dovecot-", dir="/var/tmp")
@@ -612,6 +620,19 @@ class Dovecot:
                 for u in users:
                     f.write("%s:::::::\n" % u)
             udriver, uargs = "passwd-file", "username_format=%n " + ufile
+        passdb = "driver = static\n  args = password=unused"
+        auth = ""
+        if auth_users:
+            pfile = os.path.join(self.dir, "passwd")
+            with open(pfile, "w") as f:
+                for u, pw_ in auth_users.items():
+                    f.write("%s:{PLAIN}%s::::::\n" % (u, pw_))
+            passdb = "driver = passwd-file\n  args = " + pfile
+            auth = ("auth_mechanisms = plain login\n"
+                    "disable_plaintext_auth = no\n"
+                    "auth_failure_delay = 0\n"
+                    "service auth {\n  unix_listener %s {\n"
+                    "    mode = 0666\n  }\n}\n" % auth_socket)
         with open(self.conf, "w") as f:
             f.write("""\
 protocols = lmtp
@@ -627,8 +648,7 @@ mail_gid = {gid}
 first_valid_uid = 1
 lmtp_save_to_detail_mailbox = no
 passdb {{
-  driver = static
-  args = password=unused
+  {passdb}
 }}
 userdb {{
   driver = {udriver}
@@ -643,7 +663,8 @@ service lmtp {{
 service anvil {{
   chroot =
 }}
-""".format(base=base, name=os.path.basename(self.dir), log=self.log,
+{auth}""".format(base=base, passdb=passdb, auth=auth,
+                name=os.path.basename(self.dir), log=self.log,
                 mail=self.mail, uid=pw.pw_uid, gid=pw.pw_gid,
                 sock=socket_path, udriver=udriver, uargs=uargs))
         self.proc = None

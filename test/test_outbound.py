@@ -17,6 +17,8 @@ the remote domains' MX hosts on other loopback addresses:
   127.0.0.9   capture: 451 for the first RCPT, then success
   127.0.0.10  capture rejecting one recipient with 550
   127.0.0.11  capture on 587: the relayhost, STARTTLS + AUTH PLAIN required
+              (then, in RealSaslRelayTest, a real Postfix on 587 with
+              Dovecot SASL, as the same relayhost)
   127.0.0.12  capture answering the data slowly (crash tests)
   127.0.0.20  a real Postfix (postfix.test)
 
@@ -29,7 +31,9 @@ import email
 import email.policy
 import os
 import re
+import shutil
 import signal
+import tempfile
 import time
 import unittest
 
@@ -37,7 +41,7 @@ import instance
 from instance import (BIN, MASTER_CF, Instance, clear_maildir, is_root,
                       maildir_of, read_maildir, wait_for)
 
-from netns import CaptureSMTP, Nsd, NetNS, Postfix, TestCA
+from netns import CaptureSMTP, Dovecot, Nsd, NetNS, Postfix, TestCA
 
 SENDER = "ptalice@example.test"
 
@@ -564,6 +568,127 @@ class RelayhostTest(OutboundBase):
             rf"relay=relay\.remote\.test\[127\.0\.0\.11\]:587,.* "
             rf"status=sent"), self.dump(self.inst))
         self.assertNotIn("s3cret-Pw", self.inst.logtext())
+
+
+@unittest.skipUnless(is_root(), "needs root: network namespaces, nsd, "
+                     "privilege separation")
+class RealSaslRelayTest(OutboundBase):
+    """relayhost [relay.remote.test]:587 is a real Postfix: STARTTLS
+    required (smtpd_tls_security_level = encrypt), SASL checked by a real
+    Dovecot auth server (smtpd_sasl_type = dovecot, a passwd-file user),
+    relaying only for authenticated clients, and delivering mail for
+    sasl.test into its own Maildir. Two postern instances use it, one
+    with the right password in its lmdb map and one with a wrong one."""
+
+    USER = "relayuser"
+    PASSWORD = "Real-s3cret-Pw"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ns = WORLD["ns"]
+        crt, key = WORLD["relaycert"]
+        run = tempfile.mkdtemp(prefix="realsasl-", dir="/var/tmp")
+        os.chmod(run, 0o755)
+        cls.addClassCleanup(shutil.rmtree, run, ignore_errors=True)
+        authsock = os.path.join(run, "auth")
+        cls.dovecot = Dovecot(ns, os.path.join(run, "lmtp"),
+                              auth_users={cls.USER: cls.PASSWORD},
+                              auth_socket=authsock)
+        cls.addClassCleanup(cls.dovecot.close)
+        cls.dovecot.start()
+        if not wait_for(lambda: os.path.exists(authsock), 10, 0.1):
+            raise RuntimeError("no dovecot auth socket: " +
+                               cls.dovecot.logtext())
+        cls.pf = Postfix(ns, "127.0.0.11", "sasl.test", "relay.remote.test",
+                         port=587, extra={
+            "smtpd_tls_security_level": "encrypt",
+            "smtpd_tls_cert_file": crt,
+            "smtpd_tls_key_file": key,
+            "smtpd_tls_loglevel": "1",
+            "smtpd_tls_auth_only": "yes",
+            "smtpd_sasl_auth_enable": "yes",
+            "smtpd_sasl_type": "dovecot",
+            "smtpd_sasl_path": authsock,
+            "smtpd_relay_restrictions": "permit_sasl_authenticated, reject",
+            "smtpd_recipient_restrictions": "",
+            "mynetworks": "192.0.2.1/32",
+        })
+        cls.addClassCleanup(cls.pf.close)
+        cls.pf.start()
+        sasl = {
+            "relayhost": "[relay.remote.test]:587",
+            "smtp_sasl_auth_enable": "yes",
+            "smtp_sasl_password_maps": "lmdb:$config_directory/sasl_passwd",
+        }
+        cls.good = cls.instance("realsasl", main=sasl, maps={
+            "sasl_passwd": "[relay.remote.test]:587 %s:%s\n"
+                           % (cls.USER, cls.PASSWORD)})
+        cls.bad = cls.instance("realsaslbad", main=sasl, maps={
+            "sasl_passwd": "[relay.remote.test]:587 %s:Wrong-Pw-123\n"
+                           % cls.USER})
+
+    def dump_pf(self, inst):
+        return (self.dump(inst) + "\n--- postfix (tail) ---\n" +
+                self.pf.logtext()[-4000:] + "\n--- dovecot ---\n" +
+                self.dovecot.logtext()[-2000:])
+
+    def arrived(self, subject):
+        return [m for m in self.pf.read_maildir()
+                if b"Subject: " + subject.encode() + b"\n" in
+                m.replace(b"\r\n", b"\n")]
+
+    def test_relayhost_sasl_real_postfix(self):
+        need(self, "smtp")
+        qid = send(self.good, ["far@sasl.test"], message("real-sasl-ok"))
+        got = wait_for(lambda: self.arrived("real-sasl-ok"), 20, 0.2)
+        self.assertTrue(got, "Postfix did not deliver the message" +
+                        self.dump_pf(self.good))
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"Hello from postern.", got[0])
+        self.assertIn(b"Delivered-To: far@sasl.test", got[0])
+        self.assertTrue(wait_log(
+            self.good, rf"{qid}: to=<far@sasl\.test>,.* "
+            rf"relay=relay\.remote\.test\[127\.0\.0\.11\]:587,.* "
+            rf"status=sent \(250"), self.dump_pf(self.good))
+        self.assertTrue(wait_log(
+            self.good, r"TLS connection established to "
+            r"relay\.remote\.test\[127\.0\.0\.11\]:587"),
+            self.dump_pf(self.good))
+        pflog = self.pf.logtext()
+        self.assertRegex(pflog, r"TLS connection established from "
+                         r"\S+\[127\.0\.0\.\d+\]", pflog[-3000:])
+        self.assertRegex(pflog, r"postfix/smtpd\[\d+\]: [0-9A-F]+: "
+                         r"client=\S+\[127\.0\.0\.\d+\], "
+                         r"sasl_method=(PLAIN|LOGIN), "
+                         rf"sasl_username={self.USER}\b", pflog[-3000:])
+        self.assertRegex(pflog, r"to=<far@sasl\.test>, .*status=sent",
+                         pflog[-3000:])
+        self.assertNotIn(self.PASSWORD, self.good.logtext())
+        wait_for(lambda: not self.good.queue_files(), 10)
+        self.assertEqual(self.good.queue_files(), [])
+
+    def test_relayhost_sasl_real_postfix_wrong_password(self):
+        need(self, "smtp")
+        qid = send(self.bad, ["nope@sasl.test"], message("real-sasl-bad"))
+        self.assertTrue(wait_log(
+            self.bad, rf"{qid}: to=<nope@sasl\.test>,.* "
+            rf"relay=relay\.remote\.test\[127\.0\.0\.11\]:587,.* "
+            rf"dsn=4\.7\.8, status=deferred \(SASL authentication failed"),
+            self.dump_pf(self.bad))
+        self.assertRegex(self.pf.logtext(),
+                         r"warning: \S+\[127\.0\.0\.\d+\]: "
+                         r"SASL (PLAIN|LOGIN) authentication failed")
+        # Give a wrong delivery the time to show up, if one were coming.
+        time.sleep(1)
+        self.assertEqual(self.arrived("real-sasl-bad"), [],
+                         self.dump_pf(self.bad))
+        self.assertNotRegex(self.pf.logtext(), r"to=<nope@sasl\.test>")
+        self.assertNotIn("Wrong-Pw-123", self.bad.logtext())
+        # Still queued (deferred, not bounced).
+        self.assertTrue(self.bad.queue_files("deferred") or
+                        self.bad.queue_files("active"), self.dump(self.bad))
+        self.bad.postern("queue", "delete", qid)
 
 
 @unittest.skipUnless(is_root(), "needs root: network namespaces, nsd, "
