@@ -91,6 +91,8 @@ master_spawn(struct master_service *s, int status_fd,
 	char *path = NULL;
 	char **argv;
 	pid_t pid;
+	sigset_t all, old_mask;
+	int saved_errno;
 
 	argv = master_argv_build(s, config_dir, daemon_dir, &path);
 	if (access(path, X_OK) < 0) {
@@ -102,14 +104,24 @@ master_spawn(struct master_service *s, int status_fd,
 		log_error("service %s: no socket", s->name);
 		goto fail;
 	}
+	/* Block signals across fork(): until the child has reset its
+	 * handlers, a signal for it (a reload retiring it at once) would run
+	 * our handler there and write into the self-pipe it shares with us,
+	 * and the master would act on the child's SIGTERM as its own. The
+	 * child unblocks after resetting them (master_exec_child). */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old_mask);
 	pid = fork();
+	if (pid == 0)
+		master_exec_child(s, status_fd, path, argv);
+	saved_errno = errno;
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (pid < 0) {
+		errno = saved_errno;
 		log_error("fork: %m");
 		master_throttle(s);
 		goto fail;
 	}
-	if (pid == 0)
-		master_exec_child(s, status_fd, path, argv);
 	child = xcalloc(1, sizeof(*child));
 	s->last_start = io_now_ms();
 	child->pid = pid;
