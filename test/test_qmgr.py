@@ -117,6 +117,7 @@ class FakeAgent:
                     self.per_rcpt[r] = self.per_rcpt.get(r, 0) + 1
                     self.max_per_rcpt = max(self.max_per_rcpt,
                                             self.per_rcpt[r])
+            finished = False
             try:
                 if self.delay:
                     time.sleep(self.delay)
@@ -143,12 +144,21 @@ class FakeAgent:
                         out += [f"rcpt={encode(group)}", f"index={v}",
                                 f"status={status}", f"dsn={dsn}",
                                 f"reason={reason}"]
+                # Done before the reply goes out: qmgr may start the next
+                # delivery the moment it reads it, and that one must not
+                # be counted as overlapping this one.
+                self.finish(rcpts)
+                finished = True
                 conn.sendall(("\n".join(out) + "\n\n").encode())
             finally:
-                with self.lock:
-                    self.active -= 1
-                    for r in rcpts:
-                        self.per_rcpt[r] -= 1
+                if not finished:
+                    self.finish(rcpts)
+
+    def finish(self, rcpts):
+        with self.lock:
+            self.active -= 1
+            for r in rcpts:
+                self.per_rcpt[r] -= 1
 
     def delivered(self):
         with self.lock:
