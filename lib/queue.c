@@ -665,3 +665,17 @@ queue_copy_content(struct queue_file *q, int fd)
 		return io_write_all(fd, "\n", 1);
 	return 0;
 }
+
+pid_t
+queue_master_pid(const char *queue_dir)
+{
+	char *path = xasprintf("%s/pid/master.pid", queue_dir);
+	struct buf *b = buf_new(64);
+	long pid = 0;
+
+	if (io_read_file(path, 64, b) == 0)
+		pid = strtol(b->data, NULL, 10);
+	buf_free(&b);
+	xfree(&path);
+	return pid > 0 ? (pid_t)pid : 0;
+}

@@ -42,6 +42,9 @@
 /* Create incoming/, active/, ... under queue_dir, owned by uid/gid,
  * mode 0700 (public/ 0711). uid -1 leaves ownership alone. */
 int queue_make_dirs(const char *queue_dir, uid_t uid, gid_t gid);
+/* The pid in queue_dir/pid/master.pid, or 0 when there is none (the
+ * master and `postern` both read it). */
+pid_t queue_master_pid(const char *queue_dir);
 /* true when s looks like a queue ID (no '/', no '.', hex only). */
 bool queue_id_valid(const char *s);
 

@@ -21,23 +21,10 @@
 #include "io.h"
 #include "log.h"
 #include "mem.h"
+#include "queue.h"
 #include "master.h"
 
 static int master_lock_fd = -1;
-
-static pid_t
-master_read_pid(const char *queue_dir)
-{
-	char *path = xasprintf("%s/pid/master.pid", queue_dir);
-	struct buf *b = buf_new(64);
-	long pid = 0;
-
-	if (io_read_file(path, 64, b) == 0)
-		pid = strtol(b->data, NULL, 10);
-	buf_free(&b);
-	xfree(&path);
-	return pid > 0 ? (pid_t)pid : 0;
-}
 
 int
 master_lock(const char *queue_dir, pid_t *pid_r)
@@ -55,7 +42,7 @@ master_lock(const char *queue_dir, pid_t *pid_r)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
-			*pid_r = master_read_pid(queue_dir);
+			*pid_r = queue_master_pid(queue_dir);
 		else
 			log_error("lock %s: %m", path);
 		close(fd);

@@ -22,25 +22,12 @@
 #include "io.h"
 #include "log.h"
 #include "mem.h"
+#include "queue.h"
 #include "postern.h"
 
 #define POSTERN_START_WAIT_MS	10000
 /* The master itself waits up to 10 s for its children. */
 #define POSTERN_STOP_WAIT_MS	20000
-
-static pid_t
-postern_read_pid(const char *queue_dir)
-{
-	char *path = xasprintf("%s/pid/master.pid", queue_dir);
-	struct buf *b = buf_new(64);
-	long pid = 0;
-
-	if (io_read_file(path, 64, b) == 0)
-		pid = strtol(b->data, NULL, 10);
-	buf_free(&b);
-	xfree(&path);
-	return pid > 0 ? (pid_t)pid : 0;
-}
 
 int
 postern_running(const char *queue_dir, pid_t *pid_r)
@@ -57,7 +44,7 @@ postern_running(const char *queue_dir, pid_t *pid_r)
 	close(fd);
 	if (!locked)
 		return 0;
-	*pid_r = postern_read_pid(queue_dir);
+	*pid_r = queue_master_pid(queue_dir);
 	return 1;
 }
 
@@ -127,7 +114,7 @@ postern_start(const char *config_dir)
 	}
 	deadline = io_now_ms() + POSTERN_START_WAIT_MS;
 	while (io_now_ms() < deadline) {
-		pid = postern_read_pid(queue_dir);
+		pid = queue_master_pid(queue_dir);
 		if (pid > 0 && kill(pid, 0) == 0) {
 			printf("postern: started\n");
 			return 0;
