@@ -9,9 +9,16 @@
  * The writer (cleanup) creates incoming/.tmp.PID.COUNTER (a name starting
  * with '.' is never picked up by qmgr), buffers content into chunks of up
  * to QUEUE_CHUNK bytes so that content arriving in many small pieces costs
- * one write(2) per chunk, then on commit writes the end record, fsyncs,
- * renames to incoming/QID and fsyncs the directory. Only then is the
- * message accepted.
+ * one write(2) per chunk, then on commit writes the end record, fsyncs and
+ * renames to incoming/QID. Only then is the message accepted.
+ *
+ * The rename is not fsynced, to save a disk flush per message: the fsync
+ * made the file durable under its temporary name (a new file's directory
+ * entry goes with its fsync on ext4, XFS and btrfs), and a complete file
+ * is a message wherever it lies. If a crash loses the rename, qmgr finds
+ * the complete .tmp file and renames it to the ID its envelope names
+ * (queue_tmp_recover); a .tmp file without its end record never got a
+ * 250 and is removed once its writer is gone.
  *
  * The reader validates the whole file at open: version record first,
  * well-formed chunk framing, the end record last with nothing after it,
@@ -38,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,17 +330,6 @@ queue_commit(struct queue_writer **w_r)
 	w->fd = -1;
 	if (queue_rename_new(w->tmp_path, path) < 0)
 		goto fail;
-	if (io_fsync_parent(path) < 0) {
-		/*
-		 * The file is complete under its final name but the rename
-		 * may not survive a crash: we cannot promise the client
-		 * anything, so take it back.
-		 */
-		saved = errno;
-		unlink(path);
-		errno = saved;
-		goto fail_freed;
-	}
 	xfree(&path);
 	queue_writer_free(w_r);
 	return 0;
@@ -340,8 +337,6 @@ fail:
 	saved = errno;
 	unlink(w->tmp_path);
 	errno = saved;
-fail_freed:
-	saved = errno;
 	log_warn("%s: cannot commit queue file: %m", w->qid);
 	xfree(&path);
 	queue_writer_free(w_r);
@@ -356,6 +351,77 @@ queue_abort(struct queue_writer **w_r)
 		return;
 	unlink((*w_r)->tmp_path);
 	queue_writer_free(w_r);
+}
+
+/* Recovering temporary files. */
+
+/* The writer's pid from ".tmp.PID.COUNTER"; 0 when the name is not ours. */
+static pid_t
+queue_tmp_pid(const char *name)
+{
+	const char *p;
+	char *end;
+	long pid;
+
+	if (strncmp(name, ".tmp.", 5) != 0)
+		return 0;
+	p = name + 5;
+	pid = strtol(p, &end, 10);
+	if (end == p || *end != '.' || pid <= 0 || pid > INT_MAX)
+		return 0;
+	return (pid_t)pid;
+}
+
+static bool
+queue_pid_alive(pid_t pid)
+{
+	/* EPERM: alive, but another user's (a reused pid). */
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+enum queue_tmp_fate
+queue_tmp_recover(const char *dir, const char *name, long long now)
+{
+	char path[PATH_MAX], to[PATH_MAX];
+	struct queue_file *q;
+	struct stat st;
+	pid_t pid = queue_tmp_pid(name);
+	bool writer_gone, old;
+	const char *qid;
+
+	if (pid == 0 || (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+	    name) >= sizeof(path) || lstat(path, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return QUEUE_TMP_LEFT;
+	writer_gone = !queue_pid_alive(pid);
+	old = now - (long long)st.st_mtime > QUEUE_TMP_STALE;
+	q = queue_open(path, false);
+	if (q == NULL) {
+		/* Incomplete: its writer never accepted it. Pids are reused
+		 * (after a reboot), hence also the age. */
+		if (errno != EPROTO || !(writer_gone ||
+		    now - (long long)st.st_mtime > QUEUE_TMP_ORPHAN))
+			return QUEUE_TMP_LEFT;
+		if (unlink(path) < 0)
+			return QUEUE_TMP_LEFT;
+		log_info("removed incomplete queue file %s", path);
+		return QUEUE_TMP_REMOVED;
+	}
+	/* Complete: a live writer renames it within microseconds. */
+	qid = queue_get(q, "qid");
+	if (!(writer_gone || old) || (size_t)snprintf(to, sizeof(to),
+	    "%s/%s", dir, qid) >= sizeof(to)) {
+		queue_close(&q);
+		return QUEUE_TMP_LEFT;
+	}
+	if (queue_rename_new(path, to) < 0) {
+		log_warn("%s: rename %s %s: %m", qid, path, to);
+		queue_close(&q);
+		return QUEUE_TMP_LEFT;
+	}
+	log_info("%s: recovered from %s", qid, path);
+	queue_close(&q);
+	return QUEUE_TMP_RECOVERED;
 }
 
 /* Reading. */

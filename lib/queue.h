@@ -60,11 +60,30 @@ int queue_write_envelope(struct queue_writer *w, const struct rec *env);
 /* Content bytes, any number of calls. */
 int queue_write_content(struct queue_writer *w, const void *data,
     size_t len);
-/* End record, fsync, rename into incoming/QID, fsync the directory.
- * Only after this returns 0 may anyone tell the client 250. Frees w. */
+/* End record, fsync, rename into incoming/QID (the rename is not fsynced:
+ * see queue_tmp_recover). Only after this returns 0 may anyone tell the
+ * client 250. Frees w. */
 int queue_commit(struct queue_writer **w_r);
 /* Remove the temporary file and free w. */
 void queue_abort(struct queue_writer **w_r);
+
+/*
+ * A ".tmp." file in dir (incoming) that a crashed writer left: a complete
+ * one is renamed to the queue ID its envelope names (a crash can undo the
+ * commit's rename), an incomplete one is removed. Only when its writer is
+ * gone (the pid in its name is not running), or when the file is older
+ * than QUEUE_TMP_STALE seconds (complete) or QUEUE_TMP_ORPHAN seconds
+ * (incomplete: pids are reused after a reboot). now is time(NULL).
+ */
+#define QUEUE_TMP_STALE		60
+#define QUEUE_TMP_ORPHAN	(24 * 3600)
+enum queue_tmp_fate {
+	QUEUE_TMP_LEFT,		/* not a temporary file, or not yet */
+	QUEUE_TMP_RECOVERED,
+	QUEUE_TMP_REMOVED,
+};
+enum queue_tmp_fate queue_tmp_recover(const char *dir, const char *name,
+    long long now);
 
 /* Reading (qmgr, delivery agents, commands). */
 struct queue_recipient {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -381,6 +382,74 @@ test_corrupt(void)
 	CHECK(queue_open("nonexistent", false) == NULL && errno == ENOENT);
 }
 
+/* "incoming/NAME" in a static buffer. */
+static const char *
+incoming(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "incoming/%s", name);
+	return path;
+}
+
+/* A crashed writer's .tmp files: complete ones come back under their ID,
+ * partial ones go, and nothing is touched while its writer may be alive. */
+static void
+test_tmp_recover(void)
+{
+	const char *msg = "Subject: hi\n\nbody\n";
+	long long now = (long long)time(NULL);
+	char *path = write_message(msg, strlen(msg), 4);
+	char dead[64], alive[64];
+	pid_t child = fork();
+
+	/* A pid that is surely not running: a reaped child's. */
+	if (child == 0)
+		_exit(0);
+	CHECK(child > 0);
+	waitpid(child, NULL, 0);
+	snprintf(dead, sizeof(dead), ".tmp.%ld.7", (long)child);
+	snprintf(alive, sizeof(alive), ".tmp.%ld.7", (long)getpid());
+
+	CHECK(queue_tmp_recover("incoming", "ABCDEF", now) == QUEUE_TMP_LEFT);
+	CHECK(queue_tmp_recover("incoming", ".tmp.x.1", now) ==
+	    QUEUE_TMP_LEFT);
+	CHECK(queue_tmp_recover("incoming", dead, now) == QUEUE_TMP_LEFT);
+
+	/* Complete, writer alive and the file fresh: left alone. */
+	CHECK(rename(path, incoming(alive)) == 0);
+	CHECK(queue_tmp_recover("incoming", alive, now) == QUEUE_TMP_LEFT);
+	CHECK(access(path, F_OK) < 0);
+	/* ... but recovered once it is stale. */
+	CHECK(queue_tmp_recover("incoming", alive, now + QUEUE_TMP_STALE + 1)
+	    == QUEUE_TMP_RECOVERED);
+	CHECK(access(path, F_OK) == 0);
+
+	/* Complete, writer gone: recovered at once, under its own ID. */
+	CHECK(rename(path, incoming(dead)) == 0);
+	CHECK(queue_tmp_recover("incoming", dead, now) == QUEUE_TMP_RECOVERED);
+	CHECK(access(path, F_OK) == 0);
+
+	/* An ID that exists already is never replaced. */
+	CHECK(link(path, incoming(dead)) == 0);
+	CHECK(queue_tmp_recover("incoming", dead, now) == QUEUE_TMP_LEFT);
+	CHECK(unlink(incoming(dead)) == 0);
+
+	/* Incomplete (no end record): removed when the writer is gone, or
+	 * when it is a day old; otherwise left to its writer. */
+	CHECK(truncate(path, 40) == 0);
+	CHECK(rename(path, incoming(alive)) == 0);
+	CHECK(queue_tmp_recover("incoming", alive, now + QUEUE_TMP_STALE + 1)
+	    == QUEUE_TMP_LEFT);
+	CHECK(queue_tmp_recover("incoming", alive, now + QUEUE_TMP_ORPHAN + 1)
+	    == QUEUE_TMP_REMOVED);
+	CHECK(io_write_file_atomic(incoming(dead),
+	    "proto=queue/1\n", 14, 0600) == 0);
+	CHECK(queue_tmp_recover("incoming", dead, now) == QUEUE_TMP_REMOVED);
+	CHECK(access(incoming(dead), F_OK) < 0);
+	xfree(&path);
+}
+
 static void
 test_writer_errors(void)
 {
@@ -435,6 +504,7 @@ main(void)
 	TEST_RUN(test_mark_done);
 	TEST_RUN(test_truncated);
 	TEST_RUN(test_corrupt);
+	TEST_RUN(test_tmp_recover);
 	TEST_RUN(test_writer_errors);
 	rc = TEST_DONE();
 	if (chdir("/") < 0 ||

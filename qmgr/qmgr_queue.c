@@ -176,6 +176,7 @@ static size_t qmgr_active_count;
 static struct event_timer qmgr_incoming_timer;
 static struct event_timer qmgr_deferred_timer;
 static struct event_timer qmgr_schedule_timer;
+static struct event_timer qmgr_tmp_timer;
 
 /* Configuration, read once by qmgr_queue_init(). */
 static size_t qmgr_active_limit;
@@ -1230,12 +1231,37 @@ qmgr_queue_recover(void)
 		log_info("recovered %zu message(s) from active/", count);
 }
 
+/* Files a crashed cleanup left in incoming/ under their temporary names:
+ * at start (a system crash may have undone a commit's rename) and then
+ * every QUEUE_TMP_STALE seconds (a killed cleanup's partial file). */
+static void
+qmgr_queue_tmp_scan(void *ctx)
+{
+	DIR *d = opendir("incoming");
+	struct dirent *de;
+	long long now = (long long)time(NULL);
+	bool recovered = false;
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] == '.' && queue_tmp_recover("incoming",
+			    de->d_name, now) == QUEUE_TMP_RECOVERED)
+				recovered = true;
+		closedir(d);
+	}
+	if (recovered)
+		qmgr_queue_wakeup();
+	event_timer_set(qmgr_loop, &qmgr_tmp_timer, QUEUE_TMP_STALE * 1000,
+	    qmgr_queue_tmp_scan, NULL);
+}
+
 void
 qmgr_queue_start(struct event_loop *loop)
 {
 	qmgr_loop = loop;
 	qmgr_incoming_timer.fn = qmgr_queue_incoming_scan;
 	qmgr_queue_recover();
+	qmgr_queue_tmp_scan(NULL);
 	event_timer_set(loop, &qmgr_incoming_timer, 0,
 	    qmgr_queue_incoming_scan, NULL);
 	event_timer_set(loop, &qmgr_deferred_timer, 0,
