@@ -3,7 +3,8 @@
  *
  * Steps, each of which a crash may interrupt without losing or doubling
  * a message the queue still holds:
- *   1. create PATH/{tmp,new,cur} (0700, and missing parents) as needed;
+ *   1. create PATH/{tmp,new,cur} (0700, and missing parents) when tmp/
+ *      is missing;
  *   2. create tmp/UNIQUE exclusively, write the prepended headers and the
  *      queue file's content, fsync, close (NFS reports quota at close);
  *   3. link() tmp/UNIQUE to new/UNIQUE, unlink the tmp name (rename()
@@ -156,8 +157,9 @@ maildir_deliver(const char *path, const char *prepend,
 {
 	char *base, *unique = NULL, *tmp = NULL, *new_path = NULL, *new_dir;
 	size_t len = strlen(path);
-	int fd = -1, tries, rc = -1;
+	int fd = -1, tries, rc = -1, linked;
 	bool created = false;	/* tmp is ours to remove on failure */
+	bool made = false;	/* maildir_make() ran */
 
 	*error_r = NULL;
 	*temporary_r = true;
@@ -170,8 +172,6 @@ maildir_deliver(const char *path, const char *prepend,
 	}
 	base = xstrndup(path, len);
 	new_dir = xasprintf("%s/new", base);
-	if (maildir_make(base, error_r, temporary_r) < 0)
-		goto done;
 
 	for (tries = 0; fd < 0 && tries < MAILDIR_NAME_TRIES; tries++) {
 		xfree(&unique);
@@ -180,6 +180,15 @@ maildir_deliver(const char *path, const char *prepend,
 		tmp = xasprintf("%s/tmp/%s", base, unique);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		    O_NOFOLLOW, 0600);
+		if (fd < 0 && errno == ENOENT && !made) {
+			/* A new mailbox: make it only now, not on every
+			 * delivery (that costs four lookups and mkdirs). */
+			if (maildir_make(base, error_r, temporary_r) < 0)
+				goto done;
+			made = true;
+			tries--;
+			continue;
+		}
 		if (fd < 0 && errno != EEXIST) {
 			maildir_fail("cannot create", tmp, error_r,
 			    temporary_r);
@@ -205,7 +214,15 @@ maildir_deliver(const char *path, const char *prepend,
 	fd = -1;
 
 	new_path = xasprintf("%s/%s", new_dir, unique);
-	if (link(tmp, new_path) == 0) {
+	linked = link(tmp, new_path);
+	if (linked < 0 && errno == ENOENT && !made) {
+		/* tmp/ was there, new/ is not. */
+		if (maildir_make(base, error_r, temporary_r) < 0)
+			goto done;
+		made = true;
+		linked = link(tmp, new_path);
+	}
+	if (linked == 0) {
 		(void)unlink(tmp);
 	} else if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
 	    errno == EMLINK) {

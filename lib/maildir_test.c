@@ -107,6 +107,19 @@ test_failures(void)
 	CHECK(error != NULL && strstr(error, strerror(ENOTDIR)) != NULL);
 	xfree(&error);
 
+	/* tmp/ without new/ and cur/: completed, then delivered. */
+	maildir = xasprintf("%s/half", top);
+	CHECK(mkdir(maildir, 0700) == 0);
+	newfile = xasprintf("%s/tmp", maildir);
+	CHECK(mkdir(newfile, 0700) == 0);
+	xfree(&newfile);
+	CHECK(maildir_deliver(maildir, NULL, q, &error, &temporary) == 0);
+	CHECK(error == NULL);
+	newfile = xasprintf("%s/cur", maildir);
+	CHECK(access(newfile, F_OK) == 0);
+	xfree(&newfile);
+	xfree(&maildir);
+
 	/* new/ is a file. */
 	maildir = xasprintf("%s/broken", top);
 	CHECK(mkdir(maildir, 0700) == 0);
