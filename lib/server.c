@@ -5,15 +5,20 @@
  * log_init, main.cf, -o overrides, maillog_file and syslog_name, the
  * daemon's pre_jail hook (keys, maps: anything outside the jail), chdir to
  * queue_directory, then (as root) chroot(".") for -j and the switch to
- * mail_owner for -u, verified by checking that setuid(0) fails. Not root:
- * both are skipped and said once. Then post_jail and the serving loop.
+ * mail_owner for -u (with mail_owner's supplementary groups, as
+ * initgroups() sets them), verified by checking that setuid(0) fails. Not
+ * root: both are skipped and said once. Then post_jail and the serving
+ * loop.
  *
  * Signals: SIGPIPE is ignored (peers vanish; writes report EPIPE). SIGTERM
- * only sets a flag: a single server finishes the connection it is serving
- * and exits; an event server stops accepting and exits when its sessions
- * are gone, or after SERVER_GRACE_MS. Loops wake at least once a second
- * to look at the flag, so a signal that lands just before poll() is seen
- * within a second.
+ * (stop) and SIGHUP (the master retires us on reload) only set a flag: a
+ * single server finishes the connection it is serving and exits; an event
+ * server stops accepting and exits when its sessions are gone, or after
+ * SERVER_GRACE_MS; retired with .drain_sessions, it waits for them
+ * however long they take (a reloaded smtpd lets its sessions complete
+ * with the old certificate; each session has its own timeout). Loops wake
+ * at least once a second to look at the flag, so a signal that lands just
+ * before poll() is seen within a second.
  *
  * The master learns BUSY/IDLE through the status pipe on SERVER_STATUS_FD:
  * each message is one non-blocking write(2) of a status byte and our pid,
@@ -88,8 +93,9 @@ server_usage(void)
 static void
 server_on_sigterm(int sig)
 {
-	(void)sig;
-	server_sigterm = 1;
+	/* SIGHUP never lowers a SIGTERM that came first. */
+	if (sig == SIGTERM || server_sigterm == 0)
+		server_sigterm = sig;
 }
 
 static void
@@ -106,6 +112,7 @@ server_signals(void)
 	sa.sa_handler = server_on_sigterm;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* One atomic, non-blocking message to the master; dropped when the pipe
@@ -185,6 +192,8 @@ server_jail(bool do_chroot, bool do_unpriv)
 	const char *queue_dir = config_get("queue_directory");
 	const char *owner;
 	struct passwd *pw;
+	gid_t groups[64];
+	int groups_count;
 	uid_t uid;
 	gid_t gid;
 
@@ -206,6 +215,14 @@ server_jail(bool do_chroot, bool do_unpriv)
 	gid = pw->pw_gid;
 	if (do_unpriv && uid == 0)
 		log_fatal("mail_owner %s has uid 0", owner);
+	/* mail_owner's supplementary groups, as initgroups() would set them,
+	 * looked up before the chroot hides /etc/group: `adduser postern
+	 * sasl` lets the sasl daemon read /etc/sasldb2. */
+	groups_count = (int)(sizeof(groups) / sizeof(groups[0]));
+	if (getgrouplist(owner, gid, groups, &groups_count) < 0) {
+		groups[0] = gid;
+		groups_count = 1;
+	}
 	if (do_chroot) {
 		if (chroot(".") < 0)
 			log_fatal("chroot %s: %m", queue_dir);
@@ -213,7 +230,7 @@ server_jail(bool do_chroot, bool do_unpriv)
 			log_fatal("chdir / in chroot: %m");
 	}
 	if (do_unpriv) {
-		if (setgroups(1, &gid) < 0)
+		if (setgroups((size_t)groups_count, groups) < 0)
 			log_fatal("setgroups %d: %m", (int)gid);
 		if (setgid(gid) < 0)
 			log_fatal("setgid %d: %m", (int)gid);
@@ -328,7 +345,8 @@ server_on_tick(void *ctx)
 
 	(void)ctx;
 	if (server_sigterm)
-		server_drain(SERVER_GRACE_MS);
+		server_drain(server_sigterm == SIGHUP &&
+		    server_def->drain_sessions ? 0 : SERVER_GRACE_MS);
 	else if (!server_draining && !server_standalone && maps_changed()) {
 		log_info("lookup table changed: exiting after current "
 		    "sessions");

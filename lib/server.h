@@ -58,6 +58,10 @@ struct server_def {
 	void (*event_start)(struct event_loop *loop);
 	/* Never exit for idleness or max_use (qmgr). */
 	bool long_lived;
+	/* Event server: when a reload retires the process (SIGHUP), wait
+	 * for the open sessions however long they take instead of
+	 * SERVER_GRACE_MS; each session has its own timeout (smtpd). */
+	bool drain_sessions;
 };
 
 /* Parse options, load config, jail, serve. Does not return. */

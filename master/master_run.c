@@ -18,7 +18,7 @@
  * SIGHUP: main.cf and master.cf are read again. A service whose socket
  * is unchanged keeps its open listening socket, so connections waiting
  * in its backlog are not lost; removed services are closed; added ones
- * bound. Every running process is told to finish (SIGTERM) and is then
+ * bound. Every running process is told to finish (SIGHUP) and is then
  * "retired": it no longer counts as available, new processes use the new
  * configuration. A wakeup service is restarted only after its retired
  * process has exited, so two queue managers never overlap. XXX a changed
@@ -235,7 +235,7 @@ master_reload(void)
 	if (master_load_services(&fresh) < 0) {
 		log_error("master.cf not reloaded: keeping the old services");
 		for (s = master_services; s != NULL; s = s->next)
-			master_signal_children(s, SIGTERM, true);
+			master_signal_children(s, SIGHUP, true);
 		return;
 	}
 	master_services = master_services_merge(master_services, fresh);

@@ -83,7 +83,7 @@ master_services_merge(struct master_service *current,
 	for (old = current; old != NULL; old = next) {
 		next = old->next;
 		old->next = NULL;
-		master_signal_children(old, SIGTERM, true);
+		master_signal_children(old, SIGHUP, true);
 		for (s = fresh; s != NULL; s = s->next)
 			if (!old->removed && !s->removed &&
 			    s->listen_fd < 0 && master_same_socket(old, s))
