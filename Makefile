@@ -37,7 +37,7 @@ else
 B        ?= build
 endif
 
-PROGS    = master smtpd cleanup qmgr local virtual pickup bounce postern sendmail smtp
+PROGS    = master smtpd cleanup qmgr local virtual pickup bounce postern sendmail smtp anvil sasl
 LIB_SRC  = $(filter-out %_test.c %_fuzz.c,$(wildcard lib/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
 LIBA     = $(B)/lib/libpostern.a
@@ -52,7 +52,7 @@ FUZZ_SRC  = $(wildcard lib/*_fuzz.c $(addsuffix /*_fuzz.c,$(PROGS)))
 
 BINS      = $(addprefix $(B)/bin/,$(PROGS))
 
-.PHONY: all test unit integration run install deps fuzz clean FORCE
+.PHONY: all test unit integration run install deps fuzz bench clean FORCE
 all: $(BINS) $(B)/bin/mailq $(B)/bin/newaliases
 
 # Compiled-in paths (PREFIX, SYSCONF) and flags are recorded here so that
@@ -77,6 +77,8 @@ $(B)/bin/$(1): $(call prog_objs,$(1)) $(LIBA)
 	$$(CC) $$(LDFLAGS) -o $$@ $(call prog_objs,$(1)) $(LIBA) $$(LDLIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+# libsasl2 only where passwords are checked (sasl/), nowhere else.
+$(B)/bin/sasl $(patsubst %.c,$(B)/%,$(wildcard sasl/*_test.c)): LDLIBS += -lsasl2
 
 $(B)/bin/mailq $(B)/bin/newaliases: $(B)/bin/sendmail
 	ln -sf sendmail $@
@@ -121,16 +123,31 @@ $(foreach f,$(FUZZ_SRC),$(eval $(call fuzz_rule,$(f))))
 
 fuzz: $(FUZZ_BIN)
 
+# Benchmark tools (bench/throughput builds them); not part of `all`.
+bench: $(B)/bin/tls-source
+$(B)/bin/tls-source: $(B)/bench/tls-source.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SYSCONF) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(B)/bin/postern $(B)/bin/sendmail $(DESTDIR)$(SBINDIR)/
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
-	for p in master smtpd cleanup qmgr local virtual pickup smtp bounce; do \
+	for p in master smtpd cleanup qmgr local virtual pickup smtp bounce sasl anvil; do \
 	  install -m 755 $(B)/bin/$$p $(DESTDIR)$(LIBEXEC)/$$p; done
-	for f in main.cf master.cf aliases; do \
+	for f in main.cf master.cf aliases sender_login; do \
 	  [ -e $(DESTDIR)$(SYSCONF)/$$f ] || install -m 644 etc/$$f $(DESTDIR)$(SYSCONF)/$$f; done
+	# fail2ban and crowdsec files, for the admin to copy (INSTALL).
+	install -d $(DESTDIR)$(PREFIX)/share/postern/fail2ban/filter.d \
+	  $(DESTDIR)$(PREFIX)/share/postern/fail2ban/jail.d \
+	  $(DESTDIR)$(PREFIX)/share/postern/crowdsec/parsers/s01-parse \
+	  $(DESTDIR)$(PREFIX)/share/postern/crowdsec/scenarios
+	install -m 644 etc/fail2ban/filter.d/postern.conf $(DESTDIR)$(PREFIX)/share/postern/fail2ban/filter.d/
+	install -m 644 etc/fail2ban/jail.d/postern.conf $(DESTDIR)$(PREFIX)/share/postern/fail2ban/jail.d/
+	install -m 644 etc/crowdsec/parsers/s01-parse/postern-logs.yaml $(DESTDIR)$(PREFIX)/share/postern/crowdsec/parsers/s01-parse/
+	install -m 644 etc/crowdsec/scenarios/postern-*.yaml $(DESTDIR)$(PREFIX)/share/postern/crowdsec/scenarios/
 	-install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	-install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	-install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/

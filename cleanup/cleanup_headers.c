@@ -432,6 +432,12 @@ cleanup_received_format(const struct cleanup_received *r)
 		(void)buf_printf(&b, "\n\t(using %s)", tls);
 		xfree(&tls);
 	}
+	if (r->sasl_user != NULL && *r->sasl_user != '\0') {
+		char *user = cleanup_header_safe(r->sasl_user, 255);
+
+		(void)buf_printf(&b, "\n\t(Authenticated sender: %s)", user);
+		xfree(&user);
+	}
 	(void)buf_printf(&b, "\n\tby %s (postern) with %s id %s",
 	    r->myhostname, proto, r->qid);
 	if (r->rcpt != NULL) {

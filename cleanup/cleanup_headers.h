@@ -92,6 +92,7 @@ struct cleanup_received {
 	const char *client_addr;	/* may be NULL */
 	const char *protocol;		/* "ESMTP"; NULL: "SMTP" */
 	const char *tls;		/* NULL, "", "0": none */
+	const char *sasl_user;		/* "(Authenticated sender: X)", or NULL */
 	const char *uid;		/* pickup */
 	const char *myhostname;
 	const char *qid;

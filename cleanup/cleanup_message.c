@@ -37,13 +37,14 @@ static const char *const cleanup_request_names[] = {
 	"proto", "origin", "sender", "client_name", "client_addr",
 	"client_port", "helo", "protocol", "tls", "sasl_user", "ret",
 	"envid", "body", "smtputf8", "uid", "extract_recipients",
-	"local_submit", "full_name", "rcpt", "orcpt", "notify", NULL
+	"local_submit", "full_name", "rcpt", "orcpt", "notify", "sasl_header",
+	"sasl_sender", NULL
 };
 
 /* Envelope attributes copied from the request into the queue file. */
 static const char *const cleanup_envelope_names[] = {
 	"client_name", "client_addr", "helo", "protocol", "ret", "envid",
-	"body", "smtputf8", "sasl_user", NULL
+	"body", "smtputf8", "sasl_user", "sasl_sender", NULL
 };
 
 void
@@ -459,6 +460,9 @@ cleanup_message_headers(struct cleanup_message *m, const char *data,
 			.client_addr = rec_get(m->req, "client_addr"),
 			.protocol = rec_get(m->req, "protocol"),
 			.tls = rec_get(m->req, "tls"),
+			.sasl_user = rec_get(m->req, "sasl_header") != NULL &&
+			    strcmp(rec_get(m->req, "sasl_header"), "1") == 0 ?
+			    rec_get(m->req, "sasl_user") : NULL,
 			.uid = rec_get(m->req, "uid"),
 			.myhostname = s->myhostname,
 			.qid = m->qid,

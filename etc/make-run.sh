@@ -46,6 +46,7 @@ pickup         unix n       -       y       60      1       pickup
 cleanup        unix -       -       y       -       0       cleanup
 qmgr           unix n       -       y       300     1       qmgr
 virtual        unix -       n       n       -       -       virtual
+anvil          unix -       -       y       -       1       anvil
 EOT
 if [ "$(id -u)" != 0 ]; then
 	# Not root: every daemon runs as you; unpriv/chroot are skipped.

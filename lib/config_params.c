@@ -10,7 +10,7 @@
  * - disable_vrfy_command = yes (Postfix: no).
  * - relay_domains is empty (Postfix < 3.0: $mydestination).
  * - alias_maps/alias_database use lmdb:$config_directory/aliases.
- * - smtpd_sasl_type = dovecot (postern has no Cyrus SASL).
+ * - smtpd_tls_auth_only = yes (Postfix: no): no AUTH without TLS.
  * - directories are postern's (/var/spool/postern, /var/lib/postern).
  * - smtpd_greet_pause is postern's (Postfix has only postscreen).
  *
@@ -208,28 +208,50 @@ const struct config_param config_params[] = {
 	LATER("smtpd_end_of_data_restrictions", "", CONFIG_LIST),
 	B("strict_rfc821_envelopes", "no"),
 	B("disable_vrfy_command", "yes"),
-	LATER("smtpd_client_connection_count_limit", "50", CONFIG_INT),
+	/* Abuse limits: smtpd asks anvil (anvil/, smtpd_anvil.c). */
+	I("smtpd_client_connection_count_limit", "50"),
+	I("smtpd_client_connection_rate_limit", "0"),
+	I("smtpd_client_message_rate_limit", "0"),
+	I("smtpd_client_recipient_rate_limit", "0"),
+	I("smtpd_client_auth_rate_limit", "0"),
+	I("smtpd_client_auth_failure_limit", "10"),	/* postern's */
+	I("smtpd_client_new_tls_session_rate_limit", "0"),
+	L("smtpd_client_event_limit_exceptions",
+	    "${smtpd_client_connection_limit_exceptions:$mynetworks}"),
+	L("smtpd_client_connection_limit_exceptions", ""),	/* old name */
+	T("anvil_rate_time_unit", "60s", 's'),
+	T("anvil_status_update_time", "600s", 's'),
 	B("smtpd_delay_reject", "yes"),
 	B("smtpd_reject_unlisted_recipient", "yes"),
 	B("smtpd_reject_unlisted_sender", "no"),
 	I("unknown_local_recipient_reject_code", "550"),
 	L("smtpd_discard_ehlo_keywords", ""),
 	LATER("relay_recipient_maps", "", CONFIG_LIST),
-	LATER("smtpd_sender_login_maps", "", CONFIG_LIST),
+	L("smtpd_sender_login_maps", ""),
 
-	/* SASL, TLS, milters: not yet implemented. */
-	LATER("smtpd_sasl_auth_enable", "no", CONFIG_BOOL),
-	LATER("smtpd_sasl_type", "dovecot", CONFIG_STRING),
-	LATER("smtpd_sasl_path", "smtpd", CONFIG_STRING),
-	LATER("smtpd_sasl_security_options", "noanonymous", CONFIG_LIST),
-	LATER("broken_sasl_auth_clients", "no", CONFIG_BOOL),
-	LATER("smtpd_tls_security_level", "", CONFIG_STRING),
-	LATER("smtpd_tls_cert_file", "", CONFIG_STRING),
-	LATER("smtpd_tls_key_file", "", CONFIG_STRING),
-	LATER("smtpd_tls_chain_files", "", CONFIG_LIST),
-	LATER("smtpd_tls_auth_only", "no", CONFIG_BOOL),
-	LATER("smtpd_tls_loglevel", "0", CONFIG_INT),
-	LATER("smtpd_tls_received_header", "no", CONFIG_BOOL),
+	/* SASL AUTH in smtpd (smtpd_auth.c, smtpd_sasl.c, sasl/). */
+	B("smtpd_sasl_auth_enable", "no"),
+	S("smtpd_sasl_type", "cyrus"),
+	S("smtpd_sasl_path", "smtpd"),
+	L("smtpd_sasl_security_options", "noanonymous"),
+	B("broken_sasl_auth_clients", "no"),
+	S("cyrus_sasl_config_path", ""),
+	B("smtpd_sasl_authenticated_header", "no"),
+	/* TLS in smtpd (smtpd_tls.c, lib/tls.c). Protocols: postern's
+	 * defaults; nothing below TLSv1.2 is ever enabled. */
+	S("smtpd_tls_security_level", ""),
+	S("smtpd_tls_cert_file", ""),
+	S("smtpd_tls_key_file", "$smtpd_tls_cert_file"),
+	L("smtpd_tls_chain_files", ""),
+	B("smtpd_tls_wrappermode", "no"),
+	S("smtpd_tls_protocols", ">=TLSv1.2"),
+	S("smtpd_tls_mandatory_protocols", ">=TLSv1.2"),
+	S("smtpd_tls_ciphers", "medium"),
+	S("smtpd_tls_mandatory_ciphers", "medium"),
+	B("smtpd_tls_auth_only", "yes"),	/* postern: yes */
+	I("smtpd_tls_loglevel", "0"),
+	B("smtpd_tls_received_header", "no"),
+	/* Not yet implemented: TLS session caches, milters. */
 	LATER("smtpd_tls_session_cache_database", "", CONFIG_STRING),
 	LATER("smtp_tls_session_cache_database", "", CONFIG_STRING),
 	LATER("smtp_sasl_security_options", "noplaintext, noanonymous",

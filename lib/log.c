@@ -26,6 +26,7 @@ static bool log_stderr;
 static bool log_verbose = true;
 static int log_fd = -1;
 static bool log_syslog_open;
+static char log_host[256] = "localhost";	/* short name, as syslog's */
 
 static void
 log_reopen_syslog(void)
@@ -61,6 +62,12 @@ log_set_file(const char *path)
 	if (path != NULL && *path != '\0')
 		log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0644);
+	/* Before the jail: a chroot hides nothing gethostname() needs, but
+	 * keep all set-up in one place. */
+	if (gethostname(log_host, sizeof(log_host) - 1) < 0 ||
+	    log_host[0] == '\0')
+		snprintf(log_host, sizeof(log_host), "localhost");
+	log_host[strcspn(log_host, ". \t")] = '\0';
 }
 
 void
@@ -145,12 +152,19 @@ log_vlog(int priority, const char *fmt, va_list ap)
 		struct tm tm;
 		char stamp[64];
 
+		char zone[8];
+
+		/* RFC 3339 with microseconds, then host and program as
+		 * rsyslog writes them: fail2ban, crowdsec and logwatch read
+		 * this file as they read /var/log/mail.log. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		n = snprintf(line, sizeof(line), "%s.%06ld %s[%d]: %s%s\n",
-		    stamp, ts.tv_nsec / 1000, log_ident, (int)getpid(), level,
-		    text);
+		strftime(zone, sizeof(zone), "%z", &tm);
+		n = snprintf(line, sizeof(line),
+		    "%s.%06ld%.3s:%.2s %s %s[%d]: %s%s\n", stamp,
+		    ts.tv_nsec / 1000, zone, zone + 3, log_host, log_ident,
+		    (int)getpid(), level, text);
 		if (n > 0)
 			log_write_fd(log_fd, line, (size_t)n < sizeof(line) ?
 			    (size_t)n : sizeof(line) - 1);

@@ -9,10 +9,17 @@
  * cleanup/1 (smtpd, pickup, local -> cleanup on PROTO_CLEANUP_PATH)
  *   request:  proto=cleanup/1, origin=smtpd|pickup|local, sender,
  *             [client_name, client_addr, client_port, helo, protocol,
- *             tls, sasl_user, ret, envid, body, smtputf8, uid,
+ *             tls, sasl_user, sasl_sender (MAIL's AUTH=,
+ *             decoded), sasl_header=1 (name sasl_user in Received), ret,
+ *             envid, body, smtputf8, uid,
  *             extract_recipients=1 (sendmail -t), local_submit=1 (add
  *             missing From/Date/Message-ID), full_name],
  *             rcpt (each with [orcpt, notify])
+ *             protocol is SMTP, ESMTP, or with TLS and AUTH ESMTPS,
+ *             ESMTPA, ESMTPSA (RFC 3848); tls, from smtpd over TLS with
+ *             smtpd_tls_received_header=yes, is "TLSv1.3 with cipher
+ *             TLS_AES_256_GCM_SHA384 (256/256 bits)" and goes into the
+ *             Received: header as "(using ...)".
  *   reply 1:  proto=cleanup/1, status=ok, qid=ID | status=CODE, dsn, text
  *   then the client sends the content as chunks (LF line endings, dot
  *   unstuffed), ended by a 0 chunk. The client closes the connection to
@@ -67,6 +74,31 @@
  *             a double bounce, no matching record) | status=451,
  *             text=... (nothing queued: try again later)
  *   bounce never changes or removes the queue file or log/QID.
+ *
+ * sasl/1 (smtpd -> sasl on PROTO_SASL_PATH; smtpd_sasl_type = cyrus)
+ *   request:  proto=sasl/1, app (smtpd_sasl_path: libsasl2's application
+ *             name, so APP.conf in cyrus_sasl_config_path), service=smtp,
+ *             mechanism=PLAIN|LOGIN (for the log), [client_addr,
+ *             local_addr], user, password
+ *   reply:    proto=sasl/1, status=ok, user=NAME (canonical) |
+ *             status=fail, reason=TEXT (wrong name or password) |
+ *             status=temp, reason=TEXT (backend unavailable: 454)
+ *   One check per connection. The password is never logged by either
+ *   side.
+ *
+ * anvil/1 (smtpd -> anvil on PROTO_ANVIL_PATH; Postfix's anvil(8))
+ *   request:  proto=anvil/1, request=connect|disconnect|message|rcpt|
+ *             auth|auth_fail|newtls|lookup, service=NAME (the master.cf
+ *             service), ident=CLIENT_ADDRESS
+ *   reply:    proto=anvil/1, status=ok, count=N (sessions open now),
+ *             rate=N (connections), message=N (MAIL commands), rcpt=N,
+ *             auth=N (AUTH commands), newtls=N (new TLS sessions), each
+ *             in the current $anvil_rate_time_unit window, and
+ *             auth_fail=N (failed AUTH commands not yet forgotten), all
+ *             after this request | status=error, text (a bad request)
+ *   One connection carries any number of requests; replies come in
+ *   request order. disconnect and auth_fail are answered too. lookup
+ *   changes nothing. A client that cannot reach anvil applies no limits.
  */
 #ifndef POSTERN_PROTO_H
 #define POSTERN_PROTO_H
@@ -75,10 +107,14 @@
 #define PROTO_QMGR_PATH		"public/qmgr"
 #define PROTO_PICKUP_PATH	"public/pickup"
 #define PROTO_BOUNCE_PATH	"private/bounce"
+#define PROTO_SASL_PATH		"private/sasl"
+#define PROTO_ANVIL_PATH	"private/anvil"
 
 #define PROTO_CLEANUP	"cleanup/1"
 #define PROTO_QMGR	"qmgr/1"
 #define PROTO_DELIVERY	"delivery/1"
 #define PROTO_BOUNCE	"bounce/1"
+#define PROTO_SASL	"sasl/1"
+#define PROTO_ANVIL	"anvil/1"
 
 #endif

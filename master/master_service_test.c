@@ -123,7 +123,7 @@ test_merge(void)
 	    s->idle_count == 0);
 	CHECK(s != NULL && s->children != NULL && s->children->retired);
 	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP);
 
 	/* The next reload keeps the removed service until it is empty. */
 	if (s != NULL) {

@@ -1,10 +1,11 @@
 /*
  * smtp_tls.c - STARTTLS for the SMTP client, with OpenSSL.
  *
- * One client context per process, made before the jail: TLS 1.2 or
- * newer, the CA file and path from smtp_tls_CAfile/smtp_tls_CApath, or
- * the system bundle (loaded as a file: a hashed directory cannot be read
- * from inside the chroot). The handshake never fails on the certificate
+ * One client context per process, made before the jail by lib/tls (TLS
+ * 1.2 or newer, the log line format shared with smtpd), with the CA file
+ * and path from smtp_tls_CAfile/smtp_tls_CApath, or the system bundle
+ * (loaded as a file: a hashed directory cannot be read from inside the
+ * chroot). The handshake never fails on the certificate
  * itself (SSL_VERIFY_NONE); afterwards the chain result and the name
  * check decide what the policy allows, and the log says which it was:
  *   Untrusted  no valid chain to a trusted CA
@@ -28,21 +29,9 @@
 #include "mem.h"
 #include "smtp.h"
 #include "smtp_io.h"
+#include "tls.h"
 
 static SSL_CTX *smtp_tls_ctx;
-
-static char *
-smtp_tls_error_text(const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char text[256];
-
-	if (e == 0)
-		return xstrdup(what);
-	ERR_error_string_n(e, text, sizeof(text));
-	ERR_clear_error();
-	return xasprintf("%s: %s", what, text);
-}
 
 int
 smtp_tls_init(char **error_r)
@@ -52,21 +41,14 @@ smtp_tls_init(char **error_r)
 	SSL_CTX *ctx;
 
 	*error_r = NULL;
-	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
-	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1 ||
-	    (ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		*error_r = smtp_tls_error_text("cannot create TLS context");
+	if ((ctx = tls_client_context(error_r)) == NULL)
 		return -1;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (*cafile != '\0' || *capath != '\0') {
 		if (SSL_CTX_load_verify_locations(ctx,
 		    *cafile != '\0' ? cafile : NULL,
 		    *capath != '\0' ? capath : NULL) != 1) {
-			*error_r = smtp_tls_error_text(*cafile != '\0' ?
+			*error_r = tls_error_text(*cafile != '\0' ?
 			    cafile : capath);
 			SSL_CTX_free(ctx);
 			return -1;
@@ -140,7 +122,7 @@ smtp_io_starttls(struct smtp_io *io, const struct smtp_tls_policy *p,
 	}
 	if ((ssl = SSL_new(smtp_tls_ctx)) == NULL ||
 	    SSL_set_fd(ssl, io->fd) != 1) {
-		*error_r = smtp_tls_error_text("cannot start TLS");
+		*error_r = tls_error_text("cannot start TLS");
 		SSL_free(ssl);
 		return -1;
 	}
@@ -163,7 +145,7 @@ smtp_io_starttls(struct smtp_io *io, const struct smtp_tls_policy *p,
 			wait_for = POLLOUT;
 			break;
 		default:
-			*error_r = smtp_tls_error_text("TLS handshake failed");
+			*error_r = tls_error_text("TLS handshake failed");
 			SSL_free(ssl);
 			return -1;
 		}
@@ -180,13 +162,11 @@ smtp_io_starttls(struct smtp_io *io, const struct smtp_tls_policy *p,
 	verified = trusted && smtp_tls_name_match(cert, p, io->peer_name);
 	trust = verified ? "Verified" : trusted ? "Trusted" : "Untrusted";
 	{
-		int alg_bits = 0;
-		int bits = SSL_get_cipher_bits(ssl, &alg_bits);
+		char peer[512];
 
-		log_info("%s TLS connection established to %s[%s]:%d: %s "
-		    "with cipher %s (%d/%d bits)", trust, io->peer_name,
-		    io->peer_addr, io->peer_port, SSL_get_version(ssl),
-		    SSL_get_cipher_name(ssl), bits, alg_bits);
+		snprintf(peer, sizeof(peer), "%s[%s]:%d", io->peer_name,
+		    io->peer_addr, io->peer_port);
+		tls_log_established(ssl, trust, "to", peer);
 	}
 	if (p->level == SMTP_TLS_VERIFY && !verified) {
 		if (cert == NULL)

@@ -24,6 +24,8 @@ static const struct {
 } smtpd_cmd_verbs[] = {
 	{ "HELO", SMTPD_VERB_HELO },
 	{ "EHLO", SMTPD_VERB_EHLO },
+	{ "STARTTLS", SMTPD_VERB_STARTTLS },
+	{ "AUTH", SMTPD_VERB_AUTH },
 	{ "MAIL", SMTPD_VERB_MAIL },
 	{ "RCPT", SMTPD_VERB_RCPT },
 	{ "DATA", SMTPD_VERB_DATA },
@@ -42,6 +44,8 @@ static const char *const smtpd_cmd_names[SMTPD_VERB_COUNT] = {
 	[SMTPD_VERB_UNKNOWN] = "unknown",
 	[SMTPD_VERB_HELO] = "helo",
 	[SMTPD_VERB_EHLO] = "ehlo",
+	[SMTPD_VERB_STARTTLS] = "starttls",
+	[SMTPD_VERB_AUTH] = "auth",
 	[SMTPD_VERB_MAIL] = "mail",
 	[SMTPD_VERB_RCPT] = "rcpt",
 	[SMTPD_VERB_DATA] = "data",
@@ -145,6 +149,7 @@ smtpd_mail_release(struct smtpd_mail *m)
 	xfree(&m->body);
 	xfree(&m->ret);
 	xfree(&m->envid);
+	xfree(&m->auth);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -226,7 +231,24 @@ smtpd_cmd_mail(const char *args, bool strict, bool smtputf8_enable,
 				out->envid = envid;
 			}
 		} else if (strcmp(name, "AUTH") == 0) {
-			/* RFC 4954 5: accepted and ignored without AUTH. */
+			/* RFC 4954 5: xtext; "<>" is no identity. The
+			 * session ignores it unless the client authenticated
+			 * (smtpd_auth.c). */
+			char *auth = value != NULL && *value != '\0' &&
+			    strlen(value) <= 1000 ?
+			    addr_xtext_decode(value) : NULL;
+
+			if (auth == NULL) {
+				*reply_r = xstrdup("501 5.5.4 Bad AUTH "
+				    "parameter syntax");
+			} else if (strcmp(auth, "<>") == 0 ||
+			    !smtpd_cmd_ascii(auth)) {
+				xfree(&auth);
+				xfree(&out->auth);
+			} else {
+				xfree(&out->auth);
+				out->auth = auth;
+			}
 		} else {
 			*reply_r = xasprintf("555 5.5.4 Unsupported option: "
 			    "%s", name);

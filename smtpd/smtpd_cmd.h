@@ -17,6 +17,8 @@ enum smtpd_verb {
 	SMTPD_VERB_UNKNOWN,
 	SMTPD_VERB_HELO,
 	SMTPD_VERB_EHLO,
+	SMTPD_VERB_STARTTLS,
+	SMTPD_VERB_AUTH,
 	SMTPD_VERB_MAIL,
 	SMTPD_VERB_RCPT,
 	SMTPD_VERB_DATA,
@@ -42,6 +44,7 @@ struct smtpd_mail {
 	bool smtputf8;
 	char *ret;		/* "FULL", "HDRS" or NULL */
 	char *envid;		/* decoded xtext or NULL */
+	char *auth;		/* AUTH= (RFC 4954), decoded; NULL for <> */
 };
 
 struct smtpd_rcpt {

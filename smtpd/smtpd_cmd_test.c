@@ -19,7 +19,8 @@ test_verbs(void)
 	} cases[] = {
 		{ "", SMTPD_VERB_UNKNOWN, "" },
 		{ "MAILX FROM:<a@b>", SMTPD_VERB_UNKNOWN, "FROM:<a@b>" },
-		{ "STARTTLS", SMTPD_VERB_UNKNOWN, "" },
+		{ "STARTTLSX", SMTPD_VERB_UNKNOWN, "" },
+		{ "starttls", SMTPD_VERB_STARTTLS, "" },
 		{ "GET / HTTP/1.0", SMTPD_VERB_FORBIDDEN, "/ HTTP/1.0" },
 		{ "ehlo client.test", SMTPD_VERB_EHLO, "client.test" },
 		{ "MAIL FROM:<a@b>", SMTPD_VERB_MAIL, "FROM:<a@b>" },

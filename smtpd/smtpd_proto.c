@@ -21,8 +21,10 @@
 #include "config.h"
 #include "log.h"
 #include "mem.h"
+#include "smtpd_auth.h"
 #include "smtpd_restrict.h"
 #include "smtpd_session.h"
+#include "smtpd_tls.h"
 
 /* Postfix's smtpd_junk_command_limit: past it, each NOOP, RSET or VRFY
  * counts as an error, so a client idling on NOOPs meets the hard error
@@ -44,6 +46,7 @@ smtpd_proto_check_init(struct smtpd_session *s, struct smtpd_check *c)
 	c->client_addr = s->client_addr;
 	c->helo = s->helo;
 	c->sender = s->have_mail ? s->mail.sender : NULL;
+	c->sasl_user = s->sasl_user;
 }
 
 void
@@ -128,6 +131,10 @@ smtpd_proto_helo(struct smtpd_session *s, const char *args, bool esmtp)
 	if (!config_get_bool("disable_vrfy_command") &&
 	    smtpd_proto_keyword(discard, "VRFY"))
 		(void)buf_add_str(ehlo, "\r\n250-VRFY");
+	if (smtpd_tls_offer(s) && smtpd_proto_keyword(discard, "STARTTLS"))
+		(void)buf_add_str(ehlo, "\r\n250-STARTTLS");
+	if (smtpd_proto_keyword(discard, "AUTH"))
+		smtpd_auth_ehlo(s, ehlo);
 	if (smtpd_proto_keyword(discard, "ENHANCEDSTATUSCODES"))
 		(void)buf_add_str(ehlo, "\r\n250-ENHANCEDSTATUSCODES");
 	if (smtpd_proto_keyword(discard, "8BITMIME"))
@@ -167,6 +174,10 @@ smtpd_proto_mail(struct smtpd_session *s, const char *args)
 		smtpd_reply(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
+	if (smtpd_tls_required() && !smtpd_tls_active(s)) {
+		smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
 	if (smtpd_cmd_mail(args, config_get_bool("strict_rfc821_envelopes"),
 	    config_get_bool("smtputf8_enable"),
 	    (uint64_t)config_get_int("message_size_limit"), &s->mail,
@@ -178,6 +189,7 @@ smtpd_proto_mail(struct smtpd_session *s, const char *args)
 		return;
 	}
 	s->have_mail = true;
+	smtpd_auth_mail(s);
 	if (s->client_reject != NULL)
 		reply = xstrdup(s->client_reject);
 	else if (!config_get_bool("smtpd_delay_reject")) {
@@ -375,6 +387,14 @@ smtpd_proto_command(struct smtpd_session *s, const char *line)
 	enum smtpd_verb verb = smtpd_cmd_verb(line, &args);
 	char *shown;
 
+	if (smtpd_auth_continuing(s)) {
+		/* A response inside an AUTH exchange, not a command. */
+		s->stat_verb = SMTPD_VERB_AUTH;
+		smtpd_auth_response(s, line);
+		return;
+	}
+	if (smtpd_anvil_gate(s, verb, line))
+		return;		/* MAIL, RCPT, AUTH, STARTTLS: limits first */
 	s->stat_verb = verb;
 	switch (verb) {
 	case SMTPD_VERB_HELO:
@@ -384,6 +404,14 @@ smtpd_proto_command(struct smtpd_session *s, const char *line)
 	case SMTPD_VERB_EHLO:
 		s->last_command = "EHLO";
 		smtpd_proto_helo(s, args, true);
+		break;
+	case SMTPD_VERB_AUTH:
+		s->last_command = "AUTH";
+		smtpd_auth_command(s, args);
+		break;
+	case SMTPD_VERB_STARTTLS:
+		s->last_command = "STARTTLS";
+		smtpd_tls_starttls(s, args);
 		break;
 	case SMTPD_VERB_MAIL:
 		s->last_command = "MAIL";

@@ -14,6 +14,12 @@
  * lists it, as in Postfix (make run serves it as a virtual domain); a table
  * that failed to open answers "451 4.3.5 Server configuration error"
  * for the checks that need it, so mail waits instead of being let in.
+ *
+ * Sender login checks (reject_*sender_login_mismatch) are Postfix's,
+ * with the owners smtpd_login.c finds in smtpd_sender_login_maps; the
+ * null sender is never checked. postern differs in one way: a check with
+ * an empty smtpd_sender_login_maps logs a warning (Postfix silently
+ * passes).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@
 #include "config.h"
 #include "log.h"
 #include "mem.h"
+#include "smtpd_login.h"
 #include "smtpd_tables.h"
 #include "smtpd_restrict.h"
 
@@ -56,7 +63,15 @@ smtpd_config_error(void)
 void
 smtpd_restrict_init(void)
 {
+	char **words;
+	size_t i;
+
 	smtpd_tables_init();
+	/* Before the jail: the tables may live outside it. */
+	words = config_get_list("smtpd_sender_login_maps");
+	for (i = 0; words[i] != NULL; i++)
+		(void)smtpd_tables_map(words[i]);
+	config_list_free(&words);
 }
 
 void
@@ -596,6 +611,142 @@ smtpd_r_reject_non_fqdn_helo_hostname(struct smtpd_eval *e, const char *arg)
 	    "need fully-qualified hostname");
 }
 
+/* -- sender login checks (lookups in smtpd_login.c) ---------------------- */
+
+/* A sender login check runs: smtpd_sender_login_maps is set (a check
+ * without it is a configuration mistake: said once) and the sender is
+ * not the null sender. */
+static bool
+smtpd_sender_login_applies(const struct smtpd_eval *e)
+{
+	static bool warned;
+
+	if (e->check->sender == NULL || *e->check->sender == '\0')
+		return false;
+	if (config_get("smtpd_sender_login_maps")[0] != '\0')
+		return true;
+	if (!warned) {
+		log_warn("smtpd_sender_login_maps is empty: sender login "
+		    "checks (reject_*sender_login_mismatch) accept every "
+		    "sender");
+		warned = true;
+	}
+	return false;
+}
+
+/* The owners lookup failed: 451, for a temporary error or a table that
+ * does not open. */
+static int
+smtpd_sender_login_failed(struct smtpd_eval *e, int owners)
+{
+	if (owners == SMTPD_LOGIN_CONFIG) {
+		xfree(&e->reply);
+		e->reply = smtpd_config_error();
+		return SMTPD_REJECT;
+	}
+	return smtpd_temp_failure(e, e->check->sender);
+}
+
+/* Postfix's reject_auth_sender_login_mismatch: an authenticated client
+ * must own the sender address; allow_unknown lets addresses that no table
+ * lists pass (reject_known_sender_login_mismatch). */
+static int
+smtpd_sender_login_auth(struct smtpd_eval *e, bool allow_unknown)
+{
+	const char *user = e->check->sasl_user;
+	char *owners = NULL, *text, *shown, *p;
+	int r;
+
+	if (user == NULL || *user == '\0')
+		return SMTPD_DUNNO;
+	r = smtpd_login_owners(e->check->sender, &owners);
+	if (r == SMTPD_LOGIN_RETRY || r == SMTPD_LOGIN_CONFIG)
+		return smtpd_sender_login_failed(e, r);
+	if (r == SMTPD_LOGIN_NONE && allow_unknown)
+		return SMTPD_DUNNO;
+	if (r == SMTPD_LOGIN_FOUND && smtpd_login_listed(owners, user)) {
+		xfree(&owners);
+		return SMTPD_DUNNO;
+	}
+	xfree(&owners);
+	/* The login name goes into a reply and the log: nothing there may
+	 * break a line. */
+	shown = xstrndup(user, 100);
+	for (p = shown; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	text = xasprintf("not owned by user %s", shown);
+	r = smtpd_reject(e, SMTPD_STAGE_SENDER, 553, "5.7.1", text);
+	xfree(&text);
+	xfree(&shown);
+	return r;
+}
+
+/* Postfix's reject_unauth_sender_login_mismatch: a client that has not
+ * authenticated may not use an address that has an owner. */
+static int
+smtpd_sender_login_unauth(struct smtpd_eval *e)
+{
+	const char *user = e->check->sasl_user;
+	char *owners = NULL;
+	int r;
+
+	if (user != NULL && *user != '\0')
+		return SMTPD_DUNNO;
+	r = smtpd_login_owners(e->check->sender, &owners);
+	xfree(&owners);
+	if (r == SMTPD_LOGIN_RETRY || r == SMTPD_LOGIN_CONFIG)
+		return smtpd_sender_login_failed(e, r);
+	if (r == SMTPD_LOGIN_NONE)
+		return SMTPD_DUNNO;
+	return smtpd_reject(e, SMTPD_STAGE_SENDER, 553, "5.7.1",
+	    "not logged in");
+}
+
+static int
+smtpd_r_reject_sender_login_mismatch(struct smtpd_eval *e, const char *arg)
+{
+	int r;
+
+	if (!smtpd_sender_login_applies(e))
+		return SMTPD_DUNNO;
+	r = smtpd_sender_login_auth(e, false);
+	if (r == SMTPD_DUNNO)
+		r = smtpd_sender_login_unauth(e);
+	return r;
+}
+
+static int
+smtpd_r_reject_authenticated_sender_login_mismatch(struct smtpd_eval *e,
+    const char *arg)
+{
+	if (!smtpd_sender_login_applies(e))
+		return SMTPD_DUNNO;
+	return smtpd_sender_login_auth(e, false);
+}
+
+static int
+smtpd_r_reject_known_sender_login_mismatch(struct smtpd_eval *e,
+    const char *arg)
+{
+	const char *user = e->check->sasl_user;
+
+	if (!smtpd_sender_login_applies(e))
+		return SMTPD_DUNNO;
+	if (user != NULL && *user != '\0')
+		return smtpd_sender_login_auth(e, true);
+	return smtpd_sender_login_unauth(e);
+}
+
+static int
+smtpd_r_reject_unauthenticated_sender_login_mismatch(struct smtpd_eval *e,
+    const char *arg)
+{
+	if (!smtpd_sender_login_applies(e))
+		return SMTPD_DUNNO;
+	return smtpd_sender_login_unauth(e);
+}
+
 /* The table of restriction names. New restrictions are one line here. */
 static const struct smtpd_restriction smtpd_restrictions[] = {
 	{ "permit", smtpd_r_permit, false },
@@ -623,6 +774,14 @@ static const struct smtpd_restriction smtpd_restrictions[] = {
 	  smtpd_r_reject_invalid_helo_hostname, false },
 	{ "reject_invalid_hostname", smtpd_r_reject_invalid_helo_hostname,
 	  false },
+	{ "reject_sender_login_mismatch",
+	  smtpd_r_reject_sender_login_mismatch, false },
+	{ "reject_authenticated_sender_login_mismatch",
+	  smtpd_r_reject_authenticated_sender_login_mismatch, false },
+	{ "reject_known_sender_login_mismatch",
+	  smtpd_r_reject_known_sender_login_mismatch, false },
+	{ "reject_unauthenticated_sender_login_mismatch",
+	  smtpd_r_reject_unauthenticated_sender_login_mismatch, false },
 	{ "check_client_access", smtpd_check_client_access, true },
 	{ "check_helo_access", smtpd_check_helo_access, true },
 	{ "check_sender_access", smtpd_check_sender_access, true },

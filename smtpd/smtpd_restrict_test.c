@@ -3,7 +3,9 @@
  * checks, with inline: tables and configuration set by config_set().
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -265,6 +267,178 @@ test_stages(void)
 	smtpd_restrict_free();
 }
 
+/* Sender login checks: each case runs one restriction in
+ * smtpd_sender_restrictions (evaluated at RCPT, smtpd_delay_reject=yes). */
+#define NOT_OWNED(a, u)	"553 5.7.1 <" a ">: Sender address rejected: " \
+	"not owned by user " u
+#define NOT_LOGGED_IN(a) "553 5.7.1 <" a ">: Sender address rejected: " \
+	"not logged in"
+
+static void
+test_sender_login(void)
+{
+	static const struct {
+		const char *restriction, *user, *sender, *want;
+	} cases[] = {
+		/* Refused: someone else's address, an unlisted one, a listed
+		 * one without AUTH. */
+		{ "reject_sender_login_mismatch", "alice", "bob@example.test",
+		  NOT_OWNED("bob@example.test", "alice") },
+		{ "reject_sender_login_mismatch", "alice", "x@elsewhere.test",
+		  NOT_OWNED("x@elsewhere.test", "alice") },
+		{ "reject_sender_login_mismatch", NULL, "alice@example.test",
+		  NOT_LOGGED_IN("alice@example.test") },
+		{ "reject_sender_login_mismatch", "carol", "x@shared.test",
+		  NOT_OWNED("x@shared.test", "carol") },
+		/* The local part alone is a key for local domains only. */
+		{ "reject_sender_login_mismatch", "alice",
+		  "postmaster@elsewhere.test",
+		  NOT_OWNED("postmaster@elsewhere.test", "alice") },
+		/* regexp: tables see the whole address only. */
+		{ "reject_sender_login_mismatch", "dave@ex.test",
+		  "exact+x@pattern.test",
+		  NOT_OWNED("exact+x@pattern.test", "dave@ex.test") },
+		{ "reject_authenticated_sender_login_mismatch", "alice",
+		  "bob@example.test", NOT_OWNED("bob@example.test", "alice") },
+		{ "reject_authenticated_sender_login_mismatch", "alice",
+		  "nobody@elsewhere.test",
+		  NOT_OWNED("nobody@elsewhere.test", "alice") },
+		{ "reject_known_sender_login_mismatch", "alice",
+		  "bob@example.test", NOT_OWNED("bob@example.test", "alice") },
+		{ "reject_known_sender_login_mismatch", NULL,
+		  "bob@example.test", NOT_LOGGED_IN("bob@example.test") },
+		{ "reject_unauthenticated_sender_login_mismatch", NULL,
+		  "bob+tag@example.test", NOT_LOGGED_IN("bob+tag@example.test") },
+		/* A login name that could break a reply line is shown
+		 * harmless. */
+		{ "reject_sender_login_mismatch", "eve\r\n250 ok",
+		  "bob@example.test", NOT_OWNED("bob@example.test",
+		  "eve??250 ok") },
+		/* Accepted. */
+		{ "reject_sender_login_mismatch", "alice", "alice@example.test",
+		  NULL },
+		{ "reject_sender_login_mismatch", "ALICE", "Alice@Example.TEST",
+		  NULL },
+		{ "reject_sender_login_mismatch", "alice",
+		  "alice+lists@example.test", NULL },	/* no extension */
+		{ "reject_sender_login_mismatch", "alice",
+		  "postmaster@example.test", NULL },	/* local part */
+		{ "reject_sender_login_mismatch", "alice", "postmaster",
+		  NULL },	/* @$myorigin, a local domain */
+		{ "reject_sender_login_mismatch", "bob", "team@example.test",
+		  NULL },	/* second of "alice, bob" */
+		{ "reject_sender_login_mismatch", "carol", "carol@shared.test",
+		  NULL },	/* the address before "@shared.test" */
+		{ "reject_sender_login_mismatch", "dave", "x@shared.test",
+		  NULL },	/* "@shared.test" */
+		{ "reject_sender_login_mismatch", "dave@ex.test",
+		  "exact@pattern.test", NULL },	/* regexp: */
+		{ "reject_sender_login_mismatch", "alice", "", NULL },
+		{ "reject_sender_login_mismatch", NULL, "x@elsewhere.test",
+		  NULL },	/* no owner, no login */
+		{ "reject_authenticated_sender_login_mismatch", NULL,
+		  "alice@example.test", NULL },
+		{ "reject_known_sender_login_mismatch", "alice",
+		  "x@elsewhere.test", NULL },	/* unknown: allowed */
+		{ "reject_unauthenticated_sender_login_mismatch", "alice",
+		  "bob@example.test", NULL },
+		{ "reject_unauthenticated_sender_login_mismatch", NULL,
+		  "x@elsewhere.test", NULL },
+	};
+	char dir[] = "/tmp/smtpd_restrict_test.XXXXXX", *path, *spec;
+	FILE *f;
+	size_t i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	path = xasprintf("%s/login.regexp", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs("/^exact@pattern\\.test$/\tdave@ex.test\n", f);
+	fclose(f);
+	spec = xasprintf("inline:{ { alice@example.test = alice }, "
+	    "{ bob@example.test = bob }, { team@example.test = alice, bob }, "
+	    "postmaster=alice, "
+	    "{ carol@shared.test = carol }, { @shared.test = dave } }, "
+	    "regexp:%s", path);
+	setup();
+	config_set("smtpd_sender_login_maps", spec);
+	config_set("smtpd_relay_restrictions", "permit");
+	smtpd_restrict_init();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct smtpd_check c = {
+			.client_name = "unknown", .client_addr = OUTSIDE,
+			.helo = "client.test", .sender = cases[i].sender,
+			.recipient = "alice@example.test",
+			.sasl_user = cases[i].user,
+		};
+		char *got;
+
+		config_set("smtpd_sender_restrictions", cases[i].restriction);
+		got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+		if (cases[i].want == NULL ? got != NULL : got == NULL ||
+		    strcmp(got, cases[i].want) != 0)
+			fprintf(stderr, "%s user=%s sender=%s: got \"%s\"\n",
+			    cases[i].restriction, cases[i].user ?
+			    cases[i].user : "(none)", cases[i].sender,
+			    got ? got : "(null)");
+		CHECK_STR(got, cases[i].want);
+		xfree(&got);
+	}
+	smtpd_restrict_free();
+	unlink(path);
+	rmdir(dir);
+	xfree(&path);
+	xfree(&spec);
+}
+
+/* Sender login checks without a usable map. */
+static void
+test_sender_login_config(void)
+{
+	struct smtpd_check c = {
+		.client_name = "unknown", .client_addr = OUTSIDE,
+		.helo = "client.test", .sender = "bob@example.test",
+		.recipient = "alice@example.test", .sasl_user = "alice",
+	};
+	char *got;
+
+	setup();
+	config_set("smtpd_relay_restrictions", "permit");
+	config_set("smtpd_sender_restrictions",
+	    "reject_sender_login_mismatch");
+	/* A table that does not open: mail waits. */
+	config_set("smtpd_sender_login_maps", "lmdb:/nonexistent/logins");
+	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+	CHECK_STR(got, "451 4.3.5 Server configuration error");
+	xfree(&got);
+	/* No table: Postfix accepts every sender (and postern warns). */
+	config_set("smtpd_sender_login_maps", "");
+	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+	CHECK(got == NULL);
+	xfree(&got);
+	/* permit_sasl_authenticated matches a login only. */
+	config_set("smtpd_sender_restrictions", "");
+	config_set("smtpd_relay_restrictions",
+	    "permit_sasl_authenticated, reject");
+	c.recipient = "x@elsewhere.test";
+	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+	CHECK(got == NULL);
+	xfree(&got);
+	c.sasl_user = "";
+	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+	CHECK_STR(got, "554 5.7.1 <x@elsewhere.test>: Recipient address "
+	    "rejected: Access denied");
+	xfree(&got);
+	c.sasl_user = NULL;
+	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+	CHECK_STR(got, "554 5.7.1 <x@elsewhere.test>: Recipient address "
+	    "rejected: Access denied");
+	xfree(&got);
+	smtpd_restrict_free();
+}
+
 int
 main(void)
 {
@@ -275,5 +449,7 @@ main(void)
 	TEST_RUN(test_access_tables);
 	TEST_RUN(test_helo);
 	TEST_RUN(test_stages);
+	TEST_RUN(test_sender_login);
+	TEST_RUN(test_sender_login_config);
 	return TEST_DONE();
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,7 +31,9 @@
 #include "proto.h"
 #include "rec.h"
 #include "server.h"
+#include "smtpd_auth.h"
 #include "smtpd_session.h"
+#include "smtpd_tls.h"
 
 #define SMTPD_READ_SIZE	16384
 #define SMTPD_IN_HIGH	16384	/* stop reading with this much unread */
@@ -42,6 +45,8 @@
 static void smtpd_session_event(int fd, int events, void *ctx);
 static void smtpd_session_run(struct smtpd_session *s);
 static void smtpd_session_timeout(void *ctx);
+static void smtpd_session_begin(struct smtpd_session *s);
+static void smtpd_session_read(struct smtpd_session *s);
 
 static void
 smtpd_session_timeout_rearm(struct smtpd_session *s)
@@ -72,7 +77,7 @@ smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 	}
 	va_end(ap);
 	code = atoi(s->out.data + start);
-	if (code == 354)
+	if (code == 354 || code == 334)	/* DATA, AUTH: more to come */
 		return;
 	if (s->stat_verb >= 0) {
 		s->stats[s->stat_verb][1]++;
@@ -164,8 +169,15 @@ smtpd_session_cleanup_update(struct smtpd_session *s)
 	qid = smtpd_cleanup_qid(s->cleanup);
 	if (qid != NULL && !s->qid_logged) {
 		s->qid_logged = true;
-		log_info("%s: client=%s[%s]", qid, s->client_name,
-		    s->client_addr);
+		if (s->sasl_user != NULL)
+			log_info("%s: client=%s[%s], sasl_method=%s, "
+			    "sasl_username=%s%s%s", qid, s->client_name,
+			    s->client_addr, s->sasl_method, s->sasl_user,
+			    s->mail.auth != NULL ? ", sasl_sender=" : "",
+			    s->mail.auth != NULL ? s->mail.auth : "");
+		else
+			log_info("%s: client=%s[%s]", qid, s->client_name,
+			    s->client_addr);
 	}
 	if (s->wait == SMTPD_WAIT_DATA_START) {
 		if (st == SMTPD_CLEANUP_FAILED) {
@@ -226,7 +238,10 @@ smtpd_session_open_cleanup(struct smtpd_session *s)
 	rec_put(env, "client_port", s->client_port);
 	if (s->helo != NULL)
 		rec_put(env, "helo", s->helo);
-	rec_put(env, "protocol", s->esmtp ? "ESMTP" : "SMTP");
+	rec_put(env, "protocol", smtpd_auth_protocol(s));
+	smtpd_auth_envelope(s, env);
+	if (s->tls_active && config_get_bool("smtpd_tls_received_header"))
+		rec_put(env, "tls", s->tls_info);
 	if (s->mail.ret != NULL)
 		rec_put(env, "ret", s->mail.ret);
 	if (s->mail.envid != NULL)
@@ -279,7 +294,6 @@ static void
 smtpd_session_end_content(struct smtpd_session *s, const char *stage)
 {
 	const char *error = smtpd_data_error(&s->data);
-	const char *qid;
 
 	s->state = SMTPD_STATE_COMMAND;
 	if (error == NULL && s->bdat_error != NULL)
@@ -295,13 +309,8 @@ smtpd_session_end_content(struct smtpd_session *s, const char *stage)
 		error = "451 4.3.0 Error: queue file write error";
 	}
 	if (error != NULL) {
-		if (s->data.bare_lf || s->data.bare_cr) {
-			qid = s->cleanup ? smtpd_cleanup_qid(s->cleanup) : NULL;
-			log_warn("%s: bare <%s> received from %s[%s]",
-			    qid ? qid : "NOQUEUE",
-			    s->data.bare_lf ? "LF" : "CR", s->client_name,
-			    s->client_addr);
-		}
+		/* Bare <LF>/<CR>, too big: Postfix's one "QUEUEID: reject:
+		 * END-OF-MESSAGE from name[addr]: ..." line says it all. */
 		smtpd_session_log_reject(s, stage, error, s->rcpt_count > 0 ?
 		    s->rcpts[0].address : NULL);
 		smtpd_reply(s, "%s", error);
@@ -392,17 +401,112 @@ smtpd_session_bdat(struct smtpd_session *s)
 
 /* -- commands ----------------------------------------------------------- */
 
+/* Client input for a log line, as Postfix shows it (CR, LF and TAB as
+ * \r \n \t, other unprintable bytes as '?'), but only its first line and
+ * at most max bytes ("..." when there is more), and of an AUTH command
+ * only the mechanism: a pipelined or over-long AUTH must not put its
+ * payload in the log. */
+static char *
+smtpd_session_shown(const char *data, size_t len, size_t max)
+{
+	struct buf *b = buf_new(512);
+	const char *nl = memchr(data, '\n', len);
+	size_t i, show = nl != NULL ? (size_t)(nl - data) + 1 : len;
+	char *shown;
+
+	if (show >= 4 && strncasecmp(data, "AUTH", 4) == 0 &&
+	    (show == 4 || data[4] == ' ' || data[4] == '\r' ||
+	    data[4] == '\n')) {
+		i = 4;
+		while (i < show && data[i] == ' ')
+			i++;
+		while (i < show && data[i] != ' ' && data[i] != '\r' &&
+		    data[i] != '\n')
+			i++;
+		show = i;	/* "AUTH PLAIN" */
+	}
+	for (i = 0; i < show && i < max; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == '\r')
+			(void)buf_add_str(b, "\\r");
+		else if (c == '\n')
+			(void)buf_add_str(b, "\\n");
+		else if (c == '\t')
+			(void)buf_add_str(b, "\\t");
+		else
+			(void)buf_add_char(b, c < 0x20 || c >= 0x7f ? '?' :
+			    (char)c);
+	}
+	if (i < len)
+		(void)buf_add_str(b, "...");
+	shown = buf_strdup(b);
+	buf_free(&b);
+	return shown;
+}
+
+/* Postfix's line for a command line over the limit (the session answers
+ * 500 at its end). */
+static void
+smtpd_session_log_long(struct smtpd_session *s)
+{
+	/* Inside an AUTH exchange the line is a credential: not shown. */
+	char *shown = smtpd_auth_continuing(s) ? xstrdup("...") :
+	    smtpd_session_shown(s->in.data, s->in.len, 30);
+
+	log_warn("%s[%s]: request longer than %d: %s", s->client_name,
+	    s->client_addr, SMTPD_LINE_MAX, shown);
+	xfree(&shown);
+}
+
+/* RFC 2920 3.1: HELO, EHLO, DATA, NOOP and VRFY end a pipelined group, so
+ * input behind them, sent before their reply, is a client that does not
+ * wait for replies (spamware; in DATA's case content sent before 354).
+ * Logged in Postfix's words, which fail2ban and logwatch know; nothing
+ * else changes (Postfix rejects only with reject_unauth_pipelining). */
+static void
+smtpd_session_check_pipelining(struct smtpd_session *s,
+    enum smtpd_verb verb)
+{
+	static const struct {
+		enum smtpd_verb verb;
+		const char *name;
+	} last[] = {
+		{ SMTPD_VERB_HELO, "HELO" }, { SMTPD_VERB_EHLO, "EHLO" },
+		{ SMTPD_VERB_DATA, "DATA" }, { SMTPD_VERB_NOOP, "NOOP" },
+		{ SMTPD_VERB_VRFY, "VRFY" },
+	};
+	char *shown;
+	size_t i;
+
+	if (s->in.len == 0 || s->closing)
+		return;
+	for (i = 0; i < sizeof(last) / sizeof(last[0]); i++)
+		if (last[i].verb == verb)
+			break;
+	if (i == sizeof(last) / sizeof(last[0]))
+		return;
+	shown = smtpd_session_shown(s->in.data, s->in.len, 100);
+	log_info("improper command pipelining after %s from %s[%s]: %s",
+	    last[i].name, s->client_name, s->client_addr, shown);
+	xfree(&shown);
+}
+
 /* Take one command line from s->in. Returns false when none is complete. */
 static bool
 smtpd_session_command(struct smtpd_session *s)
 {
 	char *nl = memchr(s->in.data, '\n', s->in.len);
+	enum smtpd_verb verb;
+	const char *args;
 	size_t len;
 	char *line;
 
 	if (nl == NULL) {
 		if (s->in.len > SMTPD_LINE_MAX) {
 			/* Drop what we have; answer at the line's end. */
+			if (!s->discard_line)
+				smtpd_session_log_long(s);
 			s->discard_line = true;
 			buf_reset(&s->in);
 		}
@@ -410,9 +514,19 @@ smtpd_session_command(struct smtpd_session *s)
 	}
 	len = (size_t)(nl - s->in.data);
 	if (s->discard_line || len > SMTPD_LINE_MAX) {
+		if (!s->discard_line)
+			smtpd_session_log_long(s);
 		s->discard_line = false;
 		buf_consume(&s->in, len + 1);
 		s->stat_verb = -1;
+		if (smtpd_auth_continuing(s)) {
+			/* RFC 4954 4: the exchange ends here. */
+			smtpd_auth_free(s);
+			s->stat_verb = SMTPD_VERB_AUTH;
+			smtpd_reply(s, "500 5.5.6 Authentication Exchange line "
+			    "is too long");
+			return true;
+		}
 		smtpd_reply(s, "500 5.5.2 Error: line too long");
 		return true;
 	}
@@ -428,8 +542,11 @@ smtpd_session_command(struct smtpd_session *s)
 	}
 	line = xstrndup(s->in.data, len);
 	buf_consume(&s->in, (size_t)(nl - s->in.data) + 1);
+	verb = smtpd_auth_continuing(s) ? SMTPD_VERB_UNKNOWN :
+	    smtpd_cmd_verb(line, &args);
 	smtpd_proto_command(s, line);
 	xfree(&line);
+	smtpd_session_check_pipelining(s, verb);
 	return true;
 }
 
@@ -504,8 +621,12 @@ smtpd_session_process(struct smtpd_session *s)
 static bool
 smtpd_session_flush(struct smtpd_session *s)
 {
+	if (s->wait == SMTPD_WAIT_TLS && s->tls != NULL)
+		return true;	/* nothing to say during the handshake */
 	while (s->out.len > 0) {
-		ssize_t n = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL);
+		ssize_t n = s->tls != NULL ?
+		    smtpd_tls_write(s, s->out.data, s->out.len) :
+		    send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			buf_consume(&s->out, (size_t)n);
@@ -558,9 +679,12 @@ smtpd_session_free(struct smtpd_session *s)
 	buf_release(&line);
 
 	smtpd_session_reset(s);
+	smtpd_auth_free(s);
+	smtpd_anvil_end(s);
 	event_timer_cancel(s->loop, &s->timeout);
 	event_timer_cancel(s->loop, &s->sleep);
 	event_del(s->loop, s->fd);
+	smtpd_tls_close(s);
 	close(s->fd);
 	buf_release(&s->in);
 	buf_release(&s->out);
@@ -569,8 +693,47 @@ smtpd_session_free(struct smtpd_session *s)
 	xfree(&s->client_port);
 	xfree(&s->helo);
 	xfree(&s->client_reject);
+	xfree(&s->sasl_user);
+	xfree(&s->sasl_method);
 	xfree(&s);
 	server_session_done();
+}
+
+/* SMTPD_WAIT_TLS: once the 220 to STARTTLS is out (or at once in
+ * wrappermode), drive the handshake; then greet (wrappermode) or go on
+ * reading commands. May free s. */
+static void
+smtpd_session_tls(struct smtpd_session *s)
+{
+	int r;
+
+	if (s->tls == NULL && s->out.len > 0) {
+		(void)event_mod(s->loop, s->fd, EVENT_WRITE);
+		return;
+	}
+	if (s->tls == NULL && smtpd_tls_start(s) < 0) {
+		smtpd_session_free(s);
+		return;
+	}
+	if ((r = smtpd_tls_handshake(s)) == 0) {
+		(void)event_mod(s->loop, s->fd, s->tls_want);
+		return;
+	}
+	if (r < 0) {
+		log_info("lost connection after %s from %s[%s]",
+		    s->last_command ? s->last_command : "CONNECT",
+		    s->client_name, s->client_addr);
+		smtpd_session_free(s);
+		return;
+	}
+	s->wait = SMTPD_WAIT_NONE;
+	smtpd_session_timeout_rearm(s);
+	if (s->state == SMTPD_STATE_GREET) {
+		(void)event_mod(s->loop, s->fd, 0);
+		smtpd_session_begin(s);
+		return;
+	}
+	smtpd_session_run(s);
 }
 
 /* Process input, write output, decide what to watch; may free s. */
@@ -582,6 +745,10 @@ smtpd_session_run(struct smtpd_session *s)
 	smtpd_session_process(s);
 	if (s->wait != SMTPD_WAIT_SLEEP && !smtpd_session_flush(s)) {
 		smtpd_session_free(s);
+		return;
+	}
+	if (s->wait == SMTPD_WAIT_TLS && !s->closing) {
+		smtpd_session_tls(s);
 		return;
 	}
 	/* At EOF, finish what was read (a client may send a whole pipelined
@@ -600,8 +767,21 @@ smtpd_session_run(struct smtpd_session *s)
 	want_read = !s->closing && !s->eof && s->state != SMTPD_STATE_GREET &&
 	    s->wait != SMTPD_WAIT_SLEEP && s->in.len < SMTPD_IN_HIGH &&
 	    s->out.len < SMTPD_OUT_HIGH && !smtpd_session_cleanup_full(s);
+	if (want_read && smtpd_tls_pending(s)) {
+		/* Decrypted input inside OpenSSL: epoll will not tell. */
+		smtpd_session_read(s);
+		smtpd_session_run(s);
+		return;
+	}
 	(void)event_mod(s->loop, s->fd, (want_read ? EVENT_READ : 0) |
-	    (s->out.len > 0 && s->wait != SMTPD_WAIT_SLEEP ? EVENT_WRITE : 0));
+	    (s->out.len > 0 && s->wait != SMTPD_WAIT_SLEEP ? EVENT_WRITE : 0) |
+	    (s->tls_active ? s->tls_want : 0));
+}
+
+void
+smtpd_session_wake(struct smtpd_session *s)
+{
+	smtpd_session_run(s);
 }
 
 static void
@@ -612,7 +792,8 @@ smtpd_session_read(struct smtpd_session *s)
 
 	if (s->in.len >= SMTPD_IN_HIGH)
 		return;
-	n = recv(s->fd, chunk, sizeof(chunk), 0);
+	n = s->tls != NULL ? smtpd_tls_read(s, chunk, sizeof(chunk)) :
+	    recv(s->fd, chunk, sizeof(chunk), 0);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN ||
 	    errno == EWOULDBLOCK))
 		return;
@@ -630,7 +811,10 @@ smtpd_session_event(int fd, int events, void *ctx)
 {
 	struct smtpd_session *s = ctx;
 
-	if (events & (EVENT_READ | EVENT_ERROR))
+	/* During a handshake smtpd_session_run() drives OpenSSL. */
+	if (s->wait != SMTPD_WAIT_TLS && ((events & (EVENT_READ |
+	    EVENT_ERROR)) || (s->tls_want == EVENT_WRITE &&
+	    (events & EVENT_WRITE))))
 		smtpd_session_read(s);
 	smtpd_session_run(s);
 }
@@ -643,6 +827,11 @@ smtpd_session_timeout(void *ctx)
 	log_info("timeout after %s from %s[%s]",
 	    s->last_command ? s->last_command : "CONNECT", s->client_name,
 	    s->client_addr);
+	if (s->wait == SMTPD_WAIT_TLS && s->tls != NULL) {
+		/* No plaintext 421 in the middle of a handshake. */
+		smtpd_session_free(s);
+		return;
+	}
 	s->wait = SMTPD_WAIT_NONE;
 	event_timer_cancel(s->loop, &s->sleep);
 	buf_reset(&s->out);
@@ -657,13 +846,45 @@ static void
 smtpd_session_greet(void *ctx)
 {
 	struct smtpd_session *s = ctx;
-	char byte;
+	char early[100];
+	bool early_talker;
 	ssize_t n;
 
+	if (smtpd_anvil_greet_wait(s))
+		return;		/* greeted when anvil answers */
 	/* RFC 5321 4.3.1: a client must wait for the greeting. */
-	n = recv(s->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (s->tls_active) {
+		/* Only after a deliberate pause: a TLS 1.3 client's first
+		 * command may come with its handshake's last flight. */
+		early_talker = config_get_time("smtpd_greet_pause") > 0 &&
+		    smtpd_tls_early_talker(s);
+		n = 0;		/* what a TLS client sent is not shown */
+	} else {
+		n = recv(s->fd, early, sizeof(early), MSG_PEEK | MSG_DONTWAIT);
+		early_talker = n > 0;
+	}
+	if (early_talker) {
+		/* Postfix's line for an early talker (fail2ban knows it). */
+		char *shown = smtpd_session_shown(early, n > 0 ? (size_t)n : 0,
+		    100);
+
+		log_info("improper command pipelining after CONNECT from "
+		    "%s[%s]: %s", s->client_name, s->client_addr, shown);
+		xfree(&shown);
+	}
 	s->state = SMTPD_STATE_COMMAND;
-	smtpd_proto_greet(s, n > 0);
+	smtpd_proto_greet(s, early_talker);
+	smtpd_session_run(s);
+}
+
+void
+smtpd_session_anvil_done(struct smtpd_session *s)
+{
+	if (s->anvil.greet_due && !s->closing) {
+		s->anvil.greet_due = false;
+		smtpd_session_greet(s);
+		return;
+	}
 	smtpd_session_run(s);
 }
 
@@ -707,7 +928,6 @@ void
 smtpd_session_new(struct event_loop *loop, int fd)
 {
 	struct smtpd_session *s = xcalloc(1, sizeof(*s));
-	long long pause = config_get_time("smtpd_greet_pause");
 
 	s->loop = loop;
 	s->fd = fd;
@@ -730,8 +950,27 @@ smtpd_session_new(struct event_loop *loop, int fd)
 		return;
 	}
 	smtpd_session_timeout_rearm(s);
+	if (smtpd_tls_wrapper()) {
+		/* Implicit TLS (RFC 8314): the handshake, then the greeting. */
+		if (smtpd_tls_start(s) < 0) {
+			smtpd_session_free(s);
+			return;
+		}
+		smtpd_session_run(s);
+		return;
+	}
+	smtpd_session_begin(s);
+}
+
+/* The greeting, after smtpd_greet_pause. */
+static void
+smtpd_session_begin(struct smtpd_session *s)
+{
+	long long pause = config_get_time("smtpd_greet_pause");
+
+	smtpd_anvil_connect(s);	/* the limits; may wait for anvil */
 	if (pause > 0)
-		event_timer_set(loop, &s->sleep, pause * 1000,
+		event_timer_set(s->loop, &s->sleep, pause * 1000,
 		    smtpd_session_greet, s);
 	else
 		smtpd_session_greet(s);

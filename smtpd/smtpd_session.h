@@ -17,9 +17,12 @@
 
 #include "buf.h"
 #include "event.h"
+#include "smtpd_anvil.h"
 #include "smtpd_cleanup.h"
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
+
+struct ssl_st;
 
 #define SMTPD_LINE_MAX	2048	/* a longer command line gets 500 */
 
@@ -35,6 +38,10 @@ enum smtpd_session_wait {
 	SMTPD_WAIT_DATA_START,	/* DATA: cleanup's reply 1 before 354 */
 	SMTPD_WAIT_DATA_END,	/* cleanup's final reply */
 	SMTPD_WAIT_SLEEP,	/* smtpd_error_sleep_time */
+	SMTPD_WAIT_TLS,		/* STARTTLS or wrappermode handshake */
+	SMTPD_WAIT_AUTH,	/* AUTH: the password backend, or the delay
+				 * before 535 (smtpd_auth.c) */
+	SMTPD_WAIT_ANVIL,	/* the limits: anvil's answer (smtpd_anvil.c) */
 };
 
 struct smtpd_session {
@@ -73,6 +80,21 @@ struct smtpd_session {
 	uint64_t bdat_remaining;
 	bool bdat_last;
 	char *bdat_error;	/* discard chunks, answer this */
+	/* TLS: true once the handshake is done (STARTTLS or port 465). */
+	bool tls_active;
+	/* TLS I/O (smtpd_tls.c): the connection (NULL: plaintext), the
+	 * EVENT_* an SSL call waits for beyond the usual ones, and
+	 * "TLSv1.3 with cipher ... (256/256 bits)" once active. */
+	struct ssl_st *tls;
+	int tls_want;
+	char *tls_info;
+	/* SASL AUTH (smtpd_auth.c): the exchange in progress, and the
+	 * authenticated user and mechanism (NULL until AUTH succeeds). */
+	struct smtpd_auth *auth;
+	char *sasl_user;
+	char *sasl_method;
+	/* Abuse limits (smtpd_anvil.c). */
+	struct smtpd_anvil_session anvil;
 	/* Statistics for the disconnect line: [verb][0] ok, [verb][1] all. */
 	int stat_verb;
 	unsigned stats[SMTPD_VERB_COUNT][2];
@@ -100,6 +122,14 @@ void smtpd_session_start_bdat(struct smtpd_session *s, uint64_t size,
  * helo=<>" (qid instead of NOQUEUE once known). */
 void smtpd_session_log_reject(struct smtpd_session *s, const char *stage,
     const char *reply, const char *recipient);
+
+/* Run the session again after a wait ended (an AUTH check answered):
+ * process pending input, write replies. May free s. */
+void smtpd_session_wake(struct smtpd_session *s);
+
+/* smtpd_anvil.c: anvil answered; send the greeting if it waited, then
+ * run the session. May free s. */
+void smtpd_session_anvil_done(struct smtpd_session *s);
 
 /* smtpd_proto.c: run one command line (without its line ending). */
 void smtpd_proto_command(struct smtpd_session *s, const char *line);

@@ -14,7 +14,10 @@ set -e
 PKGS="gcc make clang libc6-dev liblmdb-dev libpcre2-dev lmdb-utils swaks
 python3 libclang-rt-14-dev procps iproute2 passwd
 libldns-dev libssl-dev
-nsd openssl dovecot-core dovecot-lmtpd postfix dnsutils"
+nsd openssl dovecot-core dovecot-lmtpd postfix dnsutils
+libsasl2-dev sasl2-bin libsasl2-modules msmtp curl
+libnet-ssleay-perl
+fail2ban python3-yaml"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -46,6 +49,7 @@ before=""
 for d in nsd dovecot; do
 	pidof "$d" >/dev/null 2>&1 && before="$before $d"
 done
+f2b_before=$(pgrep -f fail2ban-server 2>/dev/null || true)
 apt-get install -y -q --no-install-recommends $missing >/dev/null ||
 	{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $missing >/dev/null; }
 # Whatever started anyway (no init system: postinst scripts may run the
@@ -56,4 +60,10 @@ for d in nsd dovecot; do
 	echo "deps: stopping the $d the package started"
 	(service "$d" stop || kill $pids) >/dev/null 2>&1 || true
 done
+# fail2ban: the tests run only fail2ban-regex; a server the package
+# started would ban the test clients' addresses.
+if [ -z "$f2b_before" ] && pgrep -f fail2ban-server >/dev/null 2>&1; then
+	echo "deps: stopping the fail2ban the package started"
+	fail2ban-client stop >/dev/null 2>&1 || true
+fi
 exit 0

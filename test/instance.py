@@ -109,6 +109,7 @@ qmgr           unix  n       -       y       300     1       qmgr
 local          unix  -       n       n       -       -       local
 virtual        unix  -       n       n       -       -       virtual
 bounce         unix  -       -       y       -       0       bounce
+anvil          unix  -       -       y       -       1       anvil
 """
 
 # The outbound agents (issue 4): the smtp program as the smtp, relay and

@@ -6,6 +6,8 @@ ORDER = [
  'reject_non_fqdn_sender', 'reject_non_fqdn_recipient',
  'reject_non_fqdn_helo_hostname', 'reject_non_fqdn_hostname',
  'reject_invalid_helo_hostname', 'reject_invalid_hostname',
+ 'reject_sender_login_mismatch', 'reject_authenticated_sender_login_mismatch',
+ 'reject_known_sender_login_mismatch', 'reject_unauthenticated_sender_login_mismatch',
  'check_client_access', 'check_helo_access', 'check_sender_access', 'check_recipient_access',
 ]
 R = {
@@ -13,7 +15,7 @@ R = {
 'reject': '''Reject with\n.BR \"554 5.7.1 ... Access denied\" .''',
 'defer': '''Reject temporarily with\n.BR \"450 4.7.1 ... Try again later\" .''',
 'permit_mynetworks': '''Permit when the client address is in\n.BR $mynetworks .''',
-'permit_sasl_authenticated': '''Permit when the client has authenticated with SMTP AUTH.\npostern does not offer SMTP AUTH yet, so this never matches.''',
+'permit_sasl_authenticated': '''Permit when the client has authenticated with SMTP AUTH.''',
 'permit_auth_destination': '''Permit when the recipient's domain is one of our domains.''',
 'reject_unauth_destination': '''Reject\n.RB ( \"554 5.7.1 <rcpt>: Relay access denied\" )\nwhen the recipient's domain is not one of our domains, or when it uses\nsender-specified routing\n.RI ( user%elsewhere@relay.domain )\nthrough a relay domain.\nThe heart of every relay policy.''',
 'defer_unauth_destination': '''The same with\n.BR \"454 4.7.1\" :\nthe client keeps the mail and retries, so a configuration mistake does not lose it.''',
@@ -25,6 +27,10 @@ R = {
 'reject_non_fqdn_hostname': '''The Postfix 2 name of\n.BR reject_non_fqdn_helo_hostname .''',
 'reject_invalid_helo_hostname': '''Reject a HELO/EHLO name that is not a syntactically valid host name or\naddress literal\n.RB ( \"501 5.5.2 ... Invalid name\" ).''',
 'reject_invalid_hostname': '''The Postfix 2 name of\n.BR reject_invalid_helo_hostname .''',
+'reject_sender_login_mismatch': '''With\n.BR $smtpd_sender_login_maps :\nreject an authenticated client whose login name does not own the MAIL FROM\naddress, listed or not\n.RB ( "553 5.7.1 <sender>: Sender address rejected: not owned by user alice" ),\nand a client that has not authenticated when the address has an owner\n.RB ( "... not logged in" ).\nThe null sender passes.\nThe check for submission services: a user sends only as an address they own.''',
+'reject_authenticated_sender_login_mismatch': '''Only the first half: an authenticated client must own the sender address.''',
+'reject_known_sender_login_mismatch': '''As\n.BR reject_sender_login_mismatch ,\nbut an authenticated client may use addresses that no table lists.''',
+'reject_unauthenticated_sender_login_mismatch': '''Only the second half: a client that has not authenticated may not use an\naddress that has an owner.''',
 'check_client_access': '''Look the client up in an access table (see below): its name and each parent\ndomain\n.RI ( mail.example.com ", " example.com ", " com ),\nthen its address and the address with its last parts removed\n.RI ( 192.0.2.1 ", " 192.0.2 ", " 192.0 ", " 192 ;\nfor IPv6 by colon-separated parts).\nUse a\n.B cidr:\ntable for networks.''',
 'check_helo_access': '''Look the HELO/EHLO name and each parent domain up in an access table.''',
 'check_sender_access': '''Look the MAIL FROM address up in an access table: the whole address, its\ndomain and each parent domain, then\n.IR localpart@ .\nThe null sender is looked up as\n.BR <> .''',
