@@ -228,6 +228,7 @@ const struct config_param config_params[] = {
 	L("smtpd_discard_ehlo_keywords", ""),
 	LATER("relay_recipient_maps", "", CONFIG_LIST),
 	L("smtpd_sender_login_maps", ""),
+	B("smtpd_sender_login_self", "yes"),	/* postern's */
 
 	/* SASL AUTH in smtpd (smtpd_auth.c, smtpd_sasl.c, sasl/). */
 	B("smtpd_sasl_auth_enable", "no"),

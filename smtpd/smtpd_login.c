@@ -109,6 +109,38 @@ smtpd_login_owners(const char *sender, char **owners_r)
 }
 
 bool
+smtpd_login_self(const char *sender, const char *user)
+{
+	char *address, *local, *domain, *base, *ext;
+	bool own = false;
+
+	if (strchr(sender, '@') != NULL) {
+		address = addr_lower(sender);
+	} else {
+		char *full = xasprintf("%s@%s", sender, config_get("myorigin"));
+
+		address = addr_lower(full);
+		xfree(&full);
+	}
+	if (strcasecmp(address, user) == 0) {
+		xfree(&address);
+		return true;
+	}
+	addr_split(address, &local, &domain);
+	addr_split_extension(local, config_get("recipient_delimiter"), &base,
+	    &ext);
+	if (strchr(user, '@') == NULL && strcasecmp(base, user) == 0 &&
+	    smtpd_tables_local_domain(domain) > 0)
+		own = true;
+	xfree(&address);
+	xfree(&local);
+	xfree(&domain);
+	xfree(&base);
+	xfree(&ext);
+	return own;
+}
+
+bool
 smtpd_login_listed(const char *owners, const char *user)
 {
 	static const char separators[] = ", \t\r\n";

@@ -27,6 +27,11 @@ enum smtpd_login_owners {
 enum smtpd_login_owners smtpd_login_owners(const char *sender,
     char **owners_r);
 
+/* smtpd_sender_login_self: user owns sender because it is the address
+ * user logged in with, or, in a local domain (mydestination), an address
+ * whose local part without extension is user. */
+bool smtpd_login_self(const char *sender, const char *user);
+
 /* user is one of owners (separated by commas or white space), compared
  * case-insensitively. */
 bool smtpd_login_listed(const char *owners, const char *user);

@@ -98,6 +98,45 @@ test_owners(void)
 	smtpd_restrict_free();
 }
 
+static void
+test_self(void)
+{
+	static const struct {
+		const char *sender, *user;
+		bool want;
+	} cases[] = {
+		{ "bob@example.test", "alice", false },
+		{ "alice@elsewhere.test", "alice", false },	/* not ours */
+		{ "alice@example.test", "alice@elsewhere.test", false },
+		{ "alice@example.test", "alic", false },
+		{ "alicex@example.test", "alice", false },
+		{ "alice-x@example.test", "alice", false },
+		{ "x@elsewhere.test", "x@elsewhere.test", true }, /* its login */
+		{ "X@Elsewhere.test", "x@elsewhere.TEST", true },
+		{ "alice@example.test", "alice", true },
+		{ "Alice+lists@example.test", "ALICE", true },
+		{ "alice@mx.example.test", "alice", true },
+		{ "alice", "alice", true },			/* @$myorigin */
+	};
+	size_t i;
+
+	config_set("myhostname", "mx.example.test");
+	config_set("myorigin", "example.test");
+	config_set("mydestination", "example.test, $myhostname");
+	config_set("recipient_delimiter", "+");
+	config_set("smtpd_sender_login_maps", "");
+	smtpd_restrict_init();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (smtpd_login_self(cases[i].sender, cases[i].user) !=
+		    cases[i].want)
+			fprintf(stderr, "sender %s user %s\n", cases[i].sender,
+			    cases[i].user);
+		CHECK(smtpd_login_self(cases[i].sender, cases[i].user) ==
+		    cases[i].want);
+	}
+	smtpd_restrict_free();
+}
+
 int
 main(void)
 {
@@ -105,5 +144,6 @@ main(void)
 	log_set_verbose(false);
 	TEST_RUN(test_listed);
 	TEST_RUN(test_owners);
+	TEST_RUN(test_self);
 	return TEST_DONE();
 }

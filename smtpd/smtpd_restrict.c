@@ -623,12 +623,13 @@ smtpd_sender_login_applies(const struct smtpd_eval *e)
 
 	if (e->check->sender == NULL || *e->check->sender == '\0')
 		return false;
-	if (config_get("smtpd_sender_login_maps")[0] != '\0')
+	if (config_get("smtpd_sender_login_maps")[0] != '\0' ||
+	    config_get_bool("smtpd_sender_login_self"))
 		return true;
 	if (!warned) {
-		log_warn("smtpd_sender_login_maps is empty: sender login "
-		    "checks (reject_*sender_login_mismatch) accept every "
-		    "sender");
+		log_warn("smtpd_sender_login_maps is empty and "
+		    "smtpd_sender_login_self is off: sender login checks "
+		    "(reject_*sender_login_mismatch) accept every sender");
 		warned = true;
 	}
 	return false;
@@ -658,6 +659,9 @@ smtpd_sender_login_auth(struct smtpd_eval *e, bool allow_unknown)
 	int r;
 
 	if (user == NULL || *user == '\0')
+		return SMTPD_DUNNO;
+	if (config_get_bool("smtpd_sender_login_self") &&
+	    smtpd_login_self(e->check->sender, user))
 		return SMTPD_DUNNO;
 	r = smtpd_login_owners(e->check->sender, &owners);
 	if (r == SMTPD_LOGIN_RETRY || r == SMTPD_LOGIN_CONFIG)

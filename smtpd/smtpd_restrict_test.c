@@ -413,11 +413,25 @@ test_sender_login_config(void)
 	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
 	CHECK_STR(got, "451 4.3.5 Server configuration error");
 	xfree(&got);
-	/* No table: Postfix accepts every sender (and postern warns). */
+	/* No table: alice owns only her own addresses
+	 * (smtpd_sender_login_self), not bob's ... */
 	config_set("smtpd_sender_login_maps", "");
+	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+	CHECK_STR(got, "553 5.7.1 <bob@example.test>: Sender address "
+	    "rejected: not owned by user alice");
+	xfree(&got);
+	c.sender = "alice+x@example.test";
 	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
 	CHECK(got == NULL);
 	xfree(&got);
+	c.sender = "bob@example.test";
+	/* ... and with that off too, Postfix accepts every sender (and
+	 * postern warns). */
+	config_set("smtpd_sender_login_self", "no");
+	got = smtpd_restrict_check(SMTPD_STAGE_RECIPIENT, &c);
+	CHECK(got == NULL);
+	xfree(&got);
+	config_set("smtpd_sender_login_self", "yes");
 	/* permit_sasl_authenticated matches a login only. */
 	config_set("smtpd_sender_restrictions", "");
 	config_set("smtpd_relay_restrictions",

@@ -229,7 +229,8 @@ def shipped_instance(name, ca):
     with open(os.path.join(inst.conf, "master.cf"), "w") as f:
         f.write("".join(out))
     inst.ports = ports
-    write_sender_login(inst)
+    # No sender_login table: each user owns their own address
+    # (smtpd_sender_login_self), with nothing to fill in.
     return inst
 
 
@@ -340,6 +341,18 @@ class ShippedConfigTest(PolicyAsserts, unittest.TestCase):
                           r"RCPT from unknown\[127\.0\.0\.66\]: 553 5\.7\.1 "
                           r"<bob@example\.test>: Sender address rejected: "
                           r"not owned by user alice;")
+
+    def test_587_own_address_variants(self):
+        s = self.smtp("submission")
+        s.login("alice", PASSWORDS["alice"])
+        self.assertEqual(s.sendmail("Alice+news@example.test",
+                                    ["x@remote.test"],
+                                    MSG % ("alice", "x@remote.test")), {})
+        # alice does not own alice@ a domain that is not ours.
+        s = self.smtp("submission")
+        s.login("alice", PASSWORDS["alice"])
+        code, text = self.refused(s, "alice@remote.test", "x@remote.test")
+        self.assertEqual(code, 553, text)
 
     def test_465_authenticated_anywhere(self):
         s = self.smtp("submissions")
