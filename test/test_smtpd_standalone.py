@@ -163,10 +163,17 @@ class SmtpdTest(unittest.TestCase):
     @classmethod
     def start(cls, lsock, conf, *args):
         fd = lsock.fileno()
+
+        def listen_on_3():
+            # Not pass_fds=(3, ...): Popen checks those before this runs,
+            # and fails with EBADF when the runner has no fd 3 open.
+            os.set_inheritable(fd, True)
+            if fd != 3:
+                os.dup2(fd, 3)
+
         proc = subprocess.Popen([SMTPD, "-S", "-c", conf] + list(args),
-                                pass_fds=(3, fd), stdout=cls.log,
-                                stderr=cls.log,
-                                preexec_fn=lambda: os.dup2(fd, 3))
+                                close_fds=False, stdout=cls.log,
+                                stderr=cls.log, preexec_fn=listen_on_3)
         lsock.close()
         return proc
 
