@@ -451,8 +451,8 @@ smtpd_proto_command(struct smtpd_session *s, const char *line)
 		break;
 	case SMTPD_VERB_HELP:
 		s->last_command = "HELP";
-		smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
-		    "BDAT RSET NOOP QUIT HELP VRFY");
+		smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO STARTTLS AUTH "
+		    "MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY");
 		break;
 	case SMTPD_VERB_VRFY:
 		s->last_command = "VRFY";
