@@ -30,6 +30,7 @@
 #include "log.h"
 #include "qmgr_command.h"
 #include "qmgr_queue.h"
+#include "qmgr_scan.h"
 #include "queue.h"
 
 #define QMGR_PATH_MAX		(NAME_MAX + 16)
@@ -118,7 +119,7 @@ qmgr_command(const char *request, const char *qid, struct rec *reply)
 		return;
 	}
 	if (qid == NULL || (strcmp(qid, "ALL") != 0 &&
-	    !qmgr_queue_name_ok(qid))) {
+	    !qmgr_scan_name_ok(qid))) {
 		rec_put(reply, "status", "501");
 		rec_put(reply, "dsn", "5.5.4");
 		rec_put(reply, "text", "missing or malformed qid");
@@ -154,15 +155,15 @@ qmgr_command(const char *request, const char *qid, struct rec *reply)
 			continue;
 		}
 		while ((de = readdir(d)) != NULL)
-			if (qmgr_queue_name_ok(de->d_name))
+			if (qmgr_scan_name_ok(de->d_name))
 				count += qmgr_queue_apply(command, dir,
 				    de->d_name);
 		closedir(d);
 	}
 	if (command == QMGR_COMMAND_RELEASE)
-		qmgr_queue_deferred_soon();
+		qmgr_scan_deferred_soon();
 	if (command == QMGR_COMMAND_REQUEUE)
-		qmgr_queue_wakeup();
+		qmgr_scan_wakeup();
 	if (count == 0 && !all) {
 		rec_put(reply, "status", "550");
 		rec_put(reply, "dsn", "5.0.0");
@@ -216,7 +217,7 @@ qmgr_command_flush_domain(const char *domain)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_queue_name_ok(de->d_name) ||
+		if (!qmgr_scan_name_ok(de->d_name) ||
 		    !qmgr_command_wants(de->d_name, domain))
 			continue;
 		if (utimensat(dirfd(d), de->d_name, times, 0) == 0)
@@ -224,7 +225,7 @@ qmgr_command_flush_domain(const char *domain)
 	}
 	closedir(d);
 	if (count > 0)
-		qmgr_queue_deferred_soon();
+		qmgr_scan_deferred_soon();
 	return count;
 }
 
@@ -252,7 +253,7 @@ qmgr_command_flush(const char *domain, struct rec *reply)
 	size_t count;
 
 	if (domain == NULL) {
-		count = qmgr_queue_flush();
+		count = qmgr_scan_flush();
 		log_info("flush requested: %zu deferred message(s) due now",
 		    count);
 	} else if (!qmgr_command_domain_ok(domain)) {

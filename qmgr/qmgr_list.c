@@ -32,6 +32,7 @@
 #include "proto.h"
 #include "qmgr_list.h"
 #include "qmgr_queue.h"
+#include "qmgr_scan.h"
 
 #define QMGR_LIST_LOG_MAX	(4 * 1024 * 1024)	/* as qmgr_queue.c */
 #define QMGR_LIST_PATH_MAX	(NAME_MAX + 16)
@@ -83,7 +84,7 @@ qmgr_list_new(size_t limit)
 			continue;
 		}
 		while ((de = readdir(d)) != NULL) {
-			if (!qmgr_queue_name_ok(de->d_name))
+			if (!qmgr_scan_name_ok(de->d_name))
 				continue;
 			if (l->count >= limit) {
 				l->truncated = true;

@@ -17,6 +17,9 @@
  *                              to the next attempt, rename to deferred/QID
  *   deferred/QID --rename--> active/QID once its mtime has passed.
  *
+ * qmgr_scan.c finds the files (incoming/, due ones in deferred/) and
+ * hands them to qmgr_queue_activate().
+ *
  * Crash safety: we may be killed -9 at any moment. At start everything in
  * active/ goes back to incoming/ (as Postfix's qmgr does) and is scheduled
  * again; recipients already marked done stay done. Duplicates after a
@@ -93,11 +96,11 @@
 #include "qmgr_dest.h"
 #include "qmgr_queue.h"
 #include "qmgr_resolve.h"
+#include "qmgr_scan.h"
 #include "queue.h"
 
 #define QMGR_TRANSPORT_LIMIT	20
 #define QMGR_HASH_SIZE		4096
-#define QMGR_INCOMING_SCAN_MS	1000
 #define QMGR_CONNECT_TIMEOUT	60	/* seconds */
 #define QMGR_LOG_MAX		(4 * 1024 * 1024)	/* one log/QID file */
 #define QMGR_PATH_MAX		(NAME_MAX + 16)	/* "incoming/" + a name */
@@ -173,10 +176,7 @@ static struct qmgr_dest *qmgr_dest_hash[QMGR_HASH_SIZE];
 static struct qmgr_message *qmgr_messages;
 static size_t qmgr_active_count;
 
-static struct event_timer qmgr_incoming_timer;
-static struct event_timer qmgr_deferred_timer;
 static struct event_timer qmgr_schedule_timer;
-static struct event_timer qmgr_tmp_timer;
 
 /* Configuration, read once by qmgr_queue_init(). */
 static size_t qmgr_active_limit;
@@ -185,13 +185,11 @@ static long long qmgr_max_backoff;
 static long long qmgr_max_lifetime;
 static long long qmgr_bounce_lifetime;
 static long long qmgr_delay_warning;
-static long long qmgr_run_delay;
 static long long qmgr_delivery_timeout;
 static long long qmgr_connect_timeout;
 static int qmgr_transport_limit;
 
 static void qmgr_queue_schedule_soon(void);
-static void qmgr_queue_deferred_at(long long due);
 
 static double
 qmgr_queue_now(void)
@@ -282,9 +280,6 @@ qmgr_queue_init(void)
 	qmgr_bounce_lifetime = qmgr_queue_param_time("bounce_queue_lifetime",
 	    5 * 86400);
 	qmgr_delay_warning = qmgr_queue_param_time("delay_warning_time", 0);
-	qmgr_run_delay = qmgr_queue_param_time("queue_run_delay", 300);
-	if (qmgr_run_delay < 1)
-		qmgr_run_delay = 1;
 	qmgr_delivery_timeout = qmgr_queue_param_time("ipc_timeout", 3600);
 	if (qmgr_delivery_timeout < 1)
 		qmgr_delivery_timeout = 3600;
@@ -556,9 +551,8 @@ qmgr_message_free(struct qmgr_message *msg)
 	if (qmgr_active_count-- == qmgr_active_limit) {
 		/* A slot is free again: look for more work soon, without
 		 * rescanning a large deferred/ for every message. */
-		event_timer_set(qmgr_loop, &qmgr_incoming_timer, 0,
-		    qmgr_incoming_timer.fn, NULL);
-		qmgr_queue_deferred_at((long long)time(NULL) + 1);
+		qmgr_scan_wakeup();
+		qmgr_scan_deferred_at((long long)time(NULL) + 1);
 	}
 }
 
@@ -707,7 +701,7 @@ qmgr_message_finish(struct qmgr_message *msg)
 		if (msg->hold)
 			log_info("%s: placed on hold", msg->qid);
 		else
-			qmgr_queue_deferred_at(due);
+			qmgr_scan_deferred_at(due);
 	} else {
 		/* Any notice is queued (qmgr_message_notice). */
 		qmgr_message_unlink_log(msg);
@@ -1069,19 +1063,8 @@ qmgr_queue_schedule_soon(void)
 		    qmgr_queue_schedule, NULL);
 }
 
-/*
- * Scanning and moving.
- */
-
-bool
-qmgr_queue_name_ok(const char *name)
-{
-	return name[0] != '.' && strlen(name) <= QUEUE_ID_MAX &&
-	    queue_id_valid(name);
-}
-
 /* Move dir/qid to active/ and schedule it. */
-static void
+void
 qmgr_queue_activate(const char *dir, const char *qid)
 {
 	char from[QMGR_PATH_MAX], corrupt[QMGR_PATH_MAX];
@@ -1089,7 +1072,7 @@ qmgr_queue_activate(const char *dir, const char *qid)
 	const char *arrival;
 	char *end;
 
-	memcpy(msg->qid, qid, strlen(qid) + 1);	/* qmgr_queue_name_ok() */
+	memcpy(msg->qid, qid, strlen(qid) + 1);	/* qmgr_scan_name_ok() */
 	snprintf(msg->path, sizeof(msg->path), "active/%s", qid);
 	snprintf(from, sizeof(from), "%s/%s", dir, qid);
 	if (rename(from, msg->path) < 0) {
@@ -1135,172 +1118,6 @@ qmgr_queue_activate(const char *dir, const char *qid)
 	qmgr_message_schedule(msg);
 }
 
-/* Activate the files of dir; with due_only, those whose mtime passed.
- * Returns the earliest mtime still in the future (0: none). */
-static long long
-qmgr_queue_scan(const char *dir, bool due_only)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	long long now = (long long)time(NULL), next = 0;
-	struct stat st;
-
-	if (d == NULL) {
-		log_warn("open %s: %m", dir);
-		return 0;
-	}
-	while (qmgr_active_count < qmgr_active_limit &&
-	    (de = readdir(d)) != NULL) {
-		if (!qmgr_queue_name_ok(de->d_name))
-			continue;
-		if (due_only) {
-			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
-				continue;
-			if ((long long)st.st_mtime > now) {
-				if (next == 0 || (long long)st.st_mtime < next)
-					next = (long long)st.st_mtime;
-				continue;
-			}
-		}
-		qmgr_queue_activate(dir, de->d_name);
-	}
-	closedir(d);
-	return next;
-}
-
-static void
-qmgr_queue_incoming_scan(void *ctx)
-{
-	qmgr_queue_scan("incoming", false);
-	event_timer_set(qmgr_loop, &qmgr_incoming_timer,
-	    QMGR_INCOMING_SCAN_MS, qmgr_queue_incoming_scan, NULL);
-}
-
-static void
-qmgr_queue_deferred_scan(void *ctx)
-{
-	long long next = qmgr_queue_scan("deferred", true);
-	long long now = (long long)time(NULL);
-
-	/* Wake for the earliest file we saw, or after queue_run_delay for
-	 * files others put there (release, requeue while we ran). */
-	if (next == 0 || next > now + qmgr_run_delay)
-		next = now + qmgr_run_delay;
-	qmgr_queue_deferred_at(next);
-}
-
-/* Scan deferred/ at due (unix seconds) unless a scan comes sooner. */
-static void
-qmgr_queue_deferred_at(long long due)
-{
-	long long now = (long long)time(NULL);
-	int64_t ms = due > now ? (int64_t)(due - now) * 1000 : 0;
-
-	if (event_timer_armed(&qmgr_deferred_timer) &&
-	    qmgr_deferred_timer.when <= io_now_ms() + ms)
-		return;
-	event_timer_set(qmgr_loop, &qmgr_deferred_timer, ms,
-	    qmgr_queue_deferred_scan, NULL);
-}
-
-/* After a crash, active/ holds messages nobody is delivering. */
-static void
-qmgr_queue_recover(void)
-{
-	DIR *d = opendir("active");
-	struct dirent *de;
-	char from[QMGR_PATH_MAX], to[QMGR_PATH_MAX];
-	size_t count = 0;
-
-	if (d == NULL) {
-		log_warn("open active: %m");
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_queue_name_ok(de->d_name))
-			continue;
-		snprintf(from, sizeof(from), "active/%s", de->d_name);
-		snprintf(to, sizeof(to), "incoming/%s", de->d_name);
-		if (rename(from, to) < 0)
-			log_warn("rename %s %s: %m", from, to);
-		else
-			count++;
-	}
-	closedir(d);
-	if (count > 0)
-		log_info("recovered %zu message(s) from active/", count);
-}
-
-/* Files a crashed cleanup left in incoming/ under their temporary names:
- * at start (a system crash may have undone a commit's rename) and then
- * every QUEUE_TMP_STALE seconds (a killed cleanup's partial file). */
-static void
-qmgr_queue_tmp_scan(void *ctx)
-{
-	DIR *d = opendir("incoming");
-	struct dirent *de;
-	long long now = (long long)time(NULL);
-	bool recovered = false;
-
-	if (d != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] == '.' && queue_tmp_recover("incoming",
-			    de->d_name, now) == QUEUE_TMP_RECOVERED)
-				recovered = true;
-		closedir(d);
-	}
-	if (recovered)
-		qmgr_queue_wakeup();
-	event_timer_set(qmgr_loop, &qmgr_tmp_timer, QUEUE_TMP_STALE * 1000,
-	    qmgr_queue_tmp_scan, NULL);
-}
-
-void
-qmgr_queue_start(struct event_loop *loop)
-{
-	qmgr_loop = loop;
-	qmgr_incoming_timer.fn = qmgr_queue_incoming_scan;
-	qmgr_queue_recover();
-	qmgr_queue_tmp_scan(NULL);
-	event_timer_set(loop, &qmgr_incoming_timer, 0,
-	    qmgr_queue_incoming_scan, NULL);
-	event_timer_set(loop, &qmgr_deferred_timer, 0,
-	    qmgr_queue_deferred_scan, NULL);
-}
-
-void
-qmgr_queue_wakeup(void)
-{
-	if (qmgr_loop != NULL)
-		event_timer_set(qmgr_loop, &qmgr_incoming_timer, 0,
-		    qmgr_queue_incoming_scan, NULL);
-}
-
-size_t
-qmgr_queue_flush(void)
-{
-	DIR *d = opendir("deferred");
-	struct dirent *de;
-	struct timespec times[2] = {
-		{ .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW },
-	};
-	size_t count = 0;
-
-	if (d == NULL) {
-		log_warn("open deferred: %m");
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_queue_name_ok(de->d_name))
-			continue;
-		if (utimensat(dirfd(d), de->d_name, times, 0) == 0)
-			count++;
-	}
-	closedir(d);
-	qmgr_queue_deferred_soon();
-	return count;
-}
-
 size_t
 qmgr_queue_flag_active(const char *qid, bool hold, bool delete)
 {
@@ -1317,10 +1134,15 @@ qmgr_queue_flag_active(const char *qid, bool hold, bool delete)
 	return count;
 }
 
-void
-qmgr_queue_deferred_soon(void)
+bool
+qmgr_queue_has_room(void)
 {
-	if (qmgr_loop != NULL)
-		event_timer_set(qmgr_loop, &qmgr_deferred_timer, 0,
-		    qmgr_queue_deferred_scan, NULL);
+	return qmgr_active_count < qmgr_active_limit;
+}
+
+void
+qmgr_queue_start(struct event_loop *loop)
+{
+	qmgr_loop = loop;
+	qmgr_scan_start(loop);
 }

@@ -1,6 +1,6 @@
 /*
- * qmgr_queue.h - the queue manager's scheduler: scanning, moving and
- * removing queue files, and the state of every message in active/.
+ * qmgr_queue.h - the queue manager's scheduler: moving and removing
+ * queue files, and the state of every message in active/.
  */
 #ifndef QMGR_QUEUE_H
 #define QMGR_QUEUE_H
@@ -13,21 +13,17 @@
 
 /* Read the configuration and open the lookup tables (before the jail). */
 void qmgr_queue_init(void);
-/* After the jail, with the server's loop: recover active/, scan
- * incoming/ and deferred/, arm the periodic scans. */
+/* After the jail, with the server's loop: start scanning
+ * (qmgr_scan.c). */
 void qmgr_queue_start(struct event_loop *loop);
-/* Scan incoming/ soon (a qmgr/1 wakeup). */
-void qmgr_queue_wakeup(void);
-/* Make every deferred message due now and scan deferred/ soon. Returns
- * the number of messages made due. */
-size_t qmgr_queue_flush(void);
-/* Scan deferred/ soon (a file was made due). */
-void qmgr_queue_deferred_soon(void);
+/* Move dir/qid (a name qmgr_scan_name_ok() accepts) to active/, resolve
+ * its recipients and schedule its deliveries. */
+void qmgr_queue_activate(const char *dir, const char *qid);
+/* Fewer than qmgr_message_active_limit messages are active. */
+bool qmgr_queue_has_room(void);
 /* Flag the messages in active/ with this queue ID (or all, for "ALL"):
  * hold sends them to hold/ instead of deferred/, delete removes them, when
  * their running deliveries end. Returns how many were flagged. */
 size_t qmgr_queue_flag_active(const char *qid, bool hold, bool delete);
-/* true when a directory entry name can be a queue file. */
-bool qmgr_queue_name_ok(const char *name);
 
 #endif

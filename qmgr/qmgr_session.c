@@ -30,6 +30,7 @@
 #include "qmgr_command.h"
 #include "qmgr_list.h"
 #include "qmgr_queue.h"
+#include "qmgr_scan.h"
 #include "qmgr_session.h"
 #include "server.h"
 
@@ -63,7 +64,7 @@ qmgr_session_handle(const struct rec *request, struct rec *reply)
 		rec_put(reply, "dsn", "5.5.4");
 		rec_put(reply, "text", "expected proto=qmgr/1 and a request");
 	} else if (strcmp(what, "wakeup") == 0) {
-		qmgr_queue_wakeup();
+		qmgr_scan_wakeup();
 		rec_put(reply, "status", "ok");
 	} else if (strcmp(what, "flush") == 0) {
 		qmgr_command_flush(rec_get(request, "domain"), reply);
