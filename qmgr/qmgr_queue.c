@@ -1,5 +1,5 @@
 /*
- * qmgr_queue.c - the queue manager's scheduler.
+ * qmgr_queue.c - the queue manager: the life of each message in active/.
  *
  * Life of a message (all paths relative to queue_directory, our cwd):
  *   incoming/QID  --rename-->  active/QID   (log "from=<>, size, nrcpt
@@ -18,31 +18,14 @@
  *   deferred/QID --rename--> active/QID once its mtime has passed.
  *
  * qmgr_scan.c finds the files (incoming/, due ones in deferred/) and
- * hands them to qmgr_queue_activate().
+ * hands them to qmgr_queue_activate(); qmgr_sched.c runs the jobs with
+ * per-transport and per-destination concurrency.
  *
  * Crash safety: we may be killed -9 at any moment. At start everything in
  * active/ goes back to incoming/ (as Postfix's qmgr does) and is scheduled
  * again; recipients already marked done stay done. Duplicates after a
  * crash are possible, loss is not. Renames are not fsynced: a rename lost
  * in a crash leaves the file in its earlier queue, which is scheduled too.
- *
- * Concurrency (documented choice): each transport runs at most
- * QMGR_TRANSPORT_LIMIT (20) deliveries at once, lowered by
- * default_process_limit when that is smaller (the master would not run
- * more agents anyway). Within a transport each destination runs at most
- * $TRANSPORT_destination_concurrency_limit (else
- * default_destination_concurrency_limit). A destination is the nexthop,
- * except that when a transport's recipient limit is 1 (local: Postfix's
- * local_destination_recipient_limit = 1) it is the recipient, as in
- * Postfix: local's limit of 2 then means two deliveries to one mailbox at
- * once, not two local deliveries in all. Destinations with work and spare
- * capacity wait in a round-robin list per transport, so scheduling costs
- * O(1) per started job. The destination's limit at any moment is its
- * window (qmgr_dest.c): it starts at initial_destination_concurrency,
- * grows with deliveries its server answered, halves with deliveries that
- * could not reach it, and a destination that stays unreachable is "dead"
- * for minimal_backoff_time: its waiting and new mail is deferred without
- * a connection ("delivery temporarily suspended: ...").
  *
  * Bounces: a bounced recipient (the agent said so, or the message
  * expired) is logged with status=bounced, marked done, and its record
@@ -63,14 +46,11 @@
  *
  * main.cf parameters read here: qmgr_message_active_limit,
  * minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime,
- * bounce_queue_lifetime, queue_run_delay, ipc_timeout (a whole
+ * bounce_queue_lifetime, delay_warning_time, ipc_timeout (a whole
  * delivery; connecting to a busy agent gives up after
- * QMGR_CONNECT_TIMEOUT, Postfix's qmgr_ipc_timeout), default_process_limit,
- * default_destination_concurrency_limit,
- * default_destination_recipient_limit,
- * TRANSPORT_destination_concurrency_limit,
- * TRANSPORT_destination_recipient_limit; qmgr_resolve.c reads the address
- * routing parameters.
+ * QMGR_CONNECT_TIMEOUT, Postfix's qmgr_ipc_timeout); qmgr_sched.c reads
+ * the concurrency and recipient limits, qmgr_scan.c queue_run_delay,
+ * qmgr_resolve.c the address routing parameters.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -97,40 +77,12 @@
 #include "qmgr_queue.h"
 #include "qmgr_resolve.h"
 #include "qmgr_scan.h"
+#include "qmgr_sched.h"
 #include "queue.h"
 
-#define QMGR_TRANSPORT_LIMIT	20
-#define QMGR_HASH_SIZE		4096
 #define QMGR_CONNECT_TIMEOUT	60	/* seconds */
 #define QMGR_LOG_MAX		(4 * 1024 * 1024)	/* one log/QID file */
 #define QMGR_PATH_MAX		(NAME_MAX + 16)	/* "incoming/" + a name */
-
-struct qmgr_job;
-
-struct qmgr_transport {
-	char *name;
-	int active;
-	int limit;
-	int dest_limit;
-	size_t rcpt_limit;
-	struct qmgr_dest_policy policy;	/* qmgr_dest.c */
-	struct qmgr_dest *ready_head;	/* work waiting, capacity left */
-	struct qmgr_dest *ready_tail;
-	struct qmgr_transport *next;
-};
-
-struct qmgr_dest {
-	char *key;		/* nexthop, or the recipient (limit 1) */
-	unsigned int hash;
-	struct qmgr_transport *transport;
-	int active;
-	struct qmgr_dest_window window;	/* qmgr_dest.c: limit of active */
-	struct qmgr_job *head;	/* waiting jobs */
-	struct qmgr_job *tail;
-	bool ready;		/* on transport->ready list */
-	struct qmgr_dest *ready_next;
-	struct qmgr_dest *hash_next;
-};
 
 /* A bounce/1 request (non-delivery notice or delay warning) for a
  * message whose jobs are done. */
@@ -159,24 +111,11 @@ struct qmgr_message {
 	struct qmgr_message *next;
 };
 
-struct qmgr_job {
-	struct qmgr_message *msg;
-	struct qmgr_dest *dest;
-	char *nexthop;
-	struct qmgr_deliver_rcpt *rcpts;
-	size_t rcpt_count;
-	size_t rcpt_cap;
-	struct qmgr_job *next;
-};
-
 static struct event_loop *qmgr_loop;
 static struct qmgr_resolver *qmgr_resolver;
-static struct qmgr_transport *qmgr_transports;
-static struct qmgr_dest *qmgr_dest_hash[QMGR_HASH_SIZE];
 static struct qmgr_message *qmgr_messages;
 static size_t qmgr_active_count;
 
-static struct event_timer qmgr_schedule_timer;
 
 /* Configuration, read once by qmgr_queue_init(). */
 static size_t qmgr_active_limit;
@@ -187,9 +126,7 @@ static long long qmgr_bounce_lifetime;
 static long long qmgr_delay_warning;
 static long long qmgr_delivery_timeout;
 static long long qmgr_connect_timeout;
-static int qmgr_transport_limit;
 
-static void qmgr_queue_schedule_soon(void);
 
 static double
 qmgr_queue_now(void)
@@ -201,25 +138,6 @@ qmgr_queue_now(void)
 }
 
 /* An integer parameter, or fallback's value when name is not set. */
-static long long
-qmgr_queue_param_int(const char *name, const char *fallback)
-{
-	const char *value = config_get(name);
-	char *end;
-	long long n;
-
-	if (value[0] == '\0')
-		return config_get_int(fallback);
-	errno = 0;
-	n = strtoll(value, &end, 10);
-	if (errno != 0 || *end != '\0' || n < 0) {
-		log_warn("%s: bad number \"%s\", using %s", name, value,
-		    fallback);
-		return config_get_int(fallback);
-	}
-	return n;
-}
-
 static long long
 qmgr_queue_param_time(const char *name, long long fallback)
 {
@@ -269,8 +187,7 @@ qmgr_queue_init(void)
 	qmgr_resolver = qmgr_resolve_open(&error);
 	if (qmgr_resolver == NULL)
 		log_fatal("%s", error);
-	n = qmgr_queue_param_int("qmgr_message_active_limit",
-	    "qmgr_message_active_limit");
+	n = config_get_int("qmgr_message_active_limit");
 	qmgr_active_limit = n > 0 ? (size_t)n : 20000;
 	qmgr_queue_fit_descriptors();
 	qmgr_min_backoff = qmgr_queue_param_time("minimal_backoff_time", 300);
@@ -285,110 +202,8 @@ qmgr_queue_init(void)
 		qmgr_delivery_timeout = 3600;
 	/* XXX Postfix's qmgr_ipc_timeout; not in config_params.c yet. */
 	qmgr_connect_timeout = QMGR_CONNECT_TIMEOUT;
-	n = qmgr_queue_param_int("default_process_limit",
-	    "default_process_limit");
-	qmgr_transport_limit = QMGR_TRANSPORT_LIMIT;
-	if (n > 0 && n < qmgr_transport_limit)
-		qmgr_transport_limit = (int)n;
-}
-
-/*
- * Transports and destinations.
- */
-
-static struct qmgr_transport *
-qmgr_transport_get(const char *name)
-{
-	struct qmgr_transport *t;
-	char *param;
-	long long n;
-
-	for (t = qmgr_transports; t != NULL; t = t->next)
-		if (strcmp(t->name, name) == 0)
-			return t;
-	t = xcalloc(1, sizeof(*t));
-	t->name = xstrdup(name);
-	t->limit = qmgr_transport_limit;
-	param = xasprintf("%s_destination_concurrency_limit", name);
-	n = qmgr_queue_param_int(param,
-	    "default_destination_concurrency_limit");
-	free(param);
-	t->dest_limit = n > 0 && n < 1000 ? (int)n : 20;
-	param = xasprintf("%s_destination_recipient_limit", name);
-	n = qmgr_queue_param_int(param, "default_destination_recipient_limit");
-	free(param);
-	t->rcpt_limit = n > 0 && n < 100000 ? (size_t)n : 50;
-	qmgr_dest_policy_read(&t->policy, name, t->dest_limit,
+	qmgr_sched_init(qmgr_connect_timeout, qmgr_delivery_timeout,
 	    qmgr_min_backoff);
-	t->next = qmgr_transports;
-	qmgr_transports = t;
-	return t;
-}
-
-static unsigned int
-qmgr_dest_hash_of(const struct qmgr_transport *t, const char *key)
-{
-	unsigned int h = 2166136261u;	/* FNV-1a */
-
-	for (const char *p = t->name; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h = (h ^ '\n') * 16777619u;
-	for (const char *p = key; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h;
-}
-
-static struct qmgr_dest *
-qmgr_dest_get(struct qmgr_transport *t, const char *key)
-{
-	unsigned int h = qmgr_dest_hash_of(t, key);
-	struct qmgr_dest **slot = &qmgr_dest_hash[h % QMGR_HASH_SIZE];
-	struct qmgr_dest *d;
-
-	for (d = *slot; d != NULL; d = d->hash_next)
-		if (d->hash == h && d->transport == t &&
-		    strcmp(d->key, key) == 0)
-			return d;
-	d = xcalloc(1, sizeof(*d));
-	d->key = xstrdup(key);
-	d->hash = h;
-	d->transport = t;
-	qmgr_dest_window_init(&d->window, &t->policy);
-	d->hash_next = *slot;
-	*slot = d;
-	return d;
-}
-
-static void
-qmgr_dest_free_if_idle(struct qmgr_dest *d)
-{
-	struct qmgr_dest **p;
-
-	if (d->active > 0 || d->head != NULL || d->ready)
-		return;
-	for (p = &qmgr_dest_hash[d->hash % QMGR_HASH_SIZE]; *p != d;
-	    p = &(*p)->hash_next)
-		;
-	*p = d->hash_next;
-	free(d->key);
-	free(d);
-}
-
-/* Put d on its transport's ready list when it has work and room. */
-static void
-qmgr_dest_check_ready(struct qmgr_dest *d)
-{
-	struct qmgr_transport *t = d->transport;
-
-	if (d->ready || d->head == NULL || d->active >= d->window.window)
-		return;
-	d->ready = true;
-	d->ready_next = NULL;
-	if (t->ready_tail != NULL)
-		t->ready_tail->ready_next = d;
-	else
-		t->ready_head = d;
-	t->ready_tail = d;
 }
 
 /*
@@ -465,7 +280,7 @@ qmgr_message_pending(const struct qmgr_message *msg)
 }
 
 /* The outcome for recipient i: mark, log, record. */
-static void
+void
 qmgr_message_result(struct qmgr_message *msg, size_t i, const char *relay,
     enum qmgr_deliver_status status, const char *dsn, const char *reason,
     bool agent_logged)
@@ -715,60 +530,6 @@ qmgr_message_finish(struct qmgr_message *msg)
 	qmgr_message_free(msg);
 }
 
-static struct qmgr_job *
-qmgr_job_new(struct qmgr_message *msg, const char *nexthop)
-{
-	struct qmgr_job *job = xcalloc(1, sizeof(*job));
-
-	job->msg = msg;
-	job->nexthop = xstrdup(nexthop);
-	return job;
-}
-
-static void
-qmgr_job_add_rcpt(struct qmgr_job *job, size_t i)
-{
-	const struct queue_recipient *r = &job->msg->q->rcpts[i];
-	struct qmgr_deliver_rcpt *d;
-
-	if (job->rcpt_count == job->rcpt_cap) {
-		job->rcpt_cap = job->rcpt_cap ? job->rcpt_cap * 2 : 4;
-		job->rcpts = xreallocarray(job->rcpts, job->rcpt_cap,
-		    sizeof(*job->rcpts));
-	}
-	d = &job->rcpts[job->rcpt_count++];
-	memset(d, 0, sizeof(*d));
-	d->index = i;
-	d->address = r->address;
-	d->orcpt = r->orcpt;
-	d->notify = r->notify;
-}
-
-static void
-qmgr_job_enqueue(struct qmgr_job *job, struct qmgr_transport *t,
-    const char *key)
-{
-	struct qmgr_dest *d = qmgr_dest_get(t, key);
-
-	job->dest = d;
-	job->next = NULL;
-	if (d->tail != NULL)
-		d->tail->next = job;
-	else
-		d->head = job;
-	d->tail = job;
-	job->msg->jobs++;
-	qmgr_dest_check_ready(d);
-}
-
-static void
-qmgr_job_free(struct qmgr_job *job)
-{
-	free(job->nexthop);
-	free(job->rcpts);
-	free(job);
-}
-
 /* Postfix's error(8) and discard(8) transports need no process: an
  * "error:5.1.1 text" route bounces the recipient with that text (4.x.x
  * defers it), "discard:text" drops it as delivered. true when handled. */
@@ -832,6 +593,7 @@ qmgr_message_schedule(struct qmgr_message *msg)
 		struct qmgr_route route;
 		const char *reason;
 		struct qmgr_open_job *o = NULL;
+		struct qmgr_transport *transport;
 
 		if (msg->q->rcpts[i].done)
 			continue;
@@ -850,9 +612,9 @@ qmgr_message_schedule(struct qmgr_message *msg)
 			qmgr_route_release(&route);
 			continue;
 		}
+		transport = qmgr_sched_transport(route.transport);
 		for (size_t j = 0; j < open_count; j++)
-			if (strcmp(open[j].transport->name,
-			    route.transport) == 0 &&
+			if (open[j].transport == transport &&
 			    strcmp(open[j].nexthop, route.nexthop) == 0)
 				o = &open[j];
 		if (o == NULL) {
@@ -862,7 +624,7 @@ qmgr_message_schedule(struct qmgr_message *msg)
 				    sizeof(*open));
 			}
 			o = &open[open_count++];
-			o->transport = qmgr_transport_get(route.transport);
+			o->transport = transport;
 			o->nexthop = xstrdup(route.nexthop);
 			o->job = NULL;
 			o->present = qmgr_transport_present(route.transport);
@@ -886,22 +648,22 @@ qmgr_message_schedule(struct qmgr_message *msg)
 				    false);
 			}
 			free(text);
-		} else if (o->transport->rcpt_limit == 1) {
-			/* The recipient is the destination (see above). */
-			struct qmgr_job *job = qmgr_job_new(msg, o->nexthop);
+		} else if (qmgr_sched_rcpt_limit(o->transport) == 1) {
+			/* The recipient is the destination (qmgr_sched.c). */
 			char *key = addr_lower(address);
 
-			qmgr_job_add_rcpt(job, i);
-			qmgr_job_enqueue(job, o->transport, key);
+			qmgr_sched_job_add(qmgr_sched_job_new(msg,
+			    o->transport, o->nexthop, key), i);
+			msg->jobs++;
 			free(key);
 		} else {
 			if (o->job == NULL) {
-				o->job = qmgr_job_new(msg, o->nexthop);
-				qmgr_job_enqueue(o->job, o->transport,
-				    o->nexthop);
+				o->job = qmgr_sched_job_new(msg, o->transport,
+				    o->nexthop, o->nexthop);
+				msg->jobs++;
 			}
-			qmgr_job_add_rcpt(o->job, i);
-			if (o->job->rcpt_count >= o->transport->rcpt_limit)
+			qmgr_sched_job_add(o->job, i);
+			if (qmgr_sched_job_full(o->job))
 				o->job = NULL;
 		}
 		qmgr_route_release(&route);
@@ -912,158 +674,32 @@ qmgr_message_schedule(struct qmgr_message *msg)
 	if (msg->jobs == 0)
 		qmgr_message_finish(msg);
 	else
-		qmgr_queue_schedule_soon();
-}
-
-/*
- * Running jobs.
- */
-
-/* d is dead: defer its waiting jobs without a connection, as Postfix
- * does ("delivery temporarily suspended"). */
-static void
-qmgr_dest_defer_waiting(struct qmgr_dest *d, const char *dsn,
-    const char *why)
-{
-	char *reason = xasprintf("delivery temporarily suspended: %s", why);
-	struct qmgr_job *job;
-
-	while ((job = d->head) != NULL) {
-		struct qmgr_message *msg = job->msg;
-
-		d->head = job->next;
-		if (d->head == NULL)
-			d->tail = NULL;
-		for (size_t i = 0; i < job->rcpt_count; i++)
-			qmgr_message_result(msg, job->rcpts[i].index, "none",
-			    QMGR_DELIVER_DEFERRED, dsn, reason, false);
-		qmgr_job_free(job);
-		if (--msg->jobs == 0)
-			qmgr_message_finish(msg);
-	}
-	free(reason);
-}
-
-/* What a finished delivery says about d (qmgr_dest.c); when d is dead
- * now, record it and defer its waiting mail. Called before the job's
- * message drops the job, so that message is not finished here. */
-static void
-qmgr_dest_learn(struct qmgr_dest *d, const struct qmgr_deliver_rcpt *rcpts,
-    size_t rcpt_count)
-{
-	struct qmgr_transport *t = d->transport;
-	const char *dsn, *reason;
-	long long now;
-
-	if (!qmgr_dest_window_update(&d->window, &t->policy,
-	    qmgr_dest_classify(rcpts, rcpt_count)))
-		return;
-	now = (long long)time(NULL);
-	/* Deliveries that started before it died fail too: once is news. */
-	if (qmgr_dest_dead_find(t->name, d->key, now) != NULL)
-		return;
-	dsn = rcpts[0].dsn != NULL ? rcpts[0].dsn : "4.4.1";
-	reason = rcpts[0].reason != NULL ? rcpts[0].reason :
-	    "destination not reachable";
-	qmgr_dest_dead_set(t->name, d->key, now, now + t->policy.dead_time,
-	    dsn, reason);
-	log_info("%s destination %s: not reachable, delivery suspended for "
-	    "%lld seconds: %s", t->name, d->key, t->policy.dead_time, reason);
-	qmgr_dest_defer_waiting(d, dsn, reason);
-}
-
-static void
-qmgr_job_done(void *ctx, struct qmgr_deliver_rcpt *rcpts, size_t rcpt_count)
-{
-	struct qmgr_job *job = ctx;
-	struct qmgr_message *msg = job->msg;
-	struct qmgr_dest *d = job->dest;
-	struct qmgr_transport *t = d->transport;
-
-	for (size_t i = 0; i < rcpt_count; i++)
-		qmgr_message_result(msg, rcpts[i].index, t->name,
-		    rcpts[i].status, rcpts[i].dsn != NULL ? rcpts[i].dsn :
-		    "4.3.0", rcpts[i].reason != NULL ? rcpts[i].reason :
-		    "no reason given", rcpts[i].agent_logged);
-	qmgr_dest_learn(d, rcpts, rcpt_count);
-	qmgr_deliver_rcpts_release(rcpts, rcpt_count);
-	qmgr_job_free(job);
-	d->active--;
-	t->active--;
-	qmgr_dest_check_ready(d);
-	qmgr_dest_free_if_idle(d);
-	if (--msg->jobs == 0)
-		qmgr_message_finish(msg);
-	qmgr_queue_schedule_soon();
-}
-
-static void
-qmgr_job_start(struct qmgr_job *job)
-{
-	struct qmgr_message *msg = job->msg;
-	struct qmgr_deliver_request req = {
-		.transport = job->dest->transport->name,
-		.qid = msg->qid,
-		.queue_file = msg->path,
-		.sender = msg->sender,
-		.nexthop = job->nexthop,
-		.rcpts = job->rcpts,
-		.rcpt_count = job->rcpt_count,
-		.connect_timeout_ms = qmgr_connect_timeout * 1000,
-		.timeout_ms = qmgr_delivery_timeout * 1000,
-	};
-
-	qmgr_deliver_start(qmgr_loop, &req, qmgr_job_done, job);
-}
-
-static void
-qmgr_queue_schedule(void *ctx)
-{
-	long long now = (long long)time(NULL);
-
-	for (struct qmgr_transport *t = qmgr_transports; t != NULL;
-	    t = t->next) {
-		while (t->active < t->limit && t->ready_head != NULL) {
-			struct qmgr_dest *d = t->ready_head;
-			const struct qmgr_dest_dead *dead;
-			struct qmgr_job *job;
-
-			t->ready_head = d->ready_next;
-			if (t->ready_head == NULL)
-				t->ready_tail = NULL;
-			d->ready = false;
-			if (d->head != NULL && (dead = qmgr_dest_dead_find(
-			    t->name, d->key, now)) != NULL)
-				qmgr_dest_defer_waiting(d, dead->dsn,
-				    dead->reason);
-			/* Emptied, or its window shrank since it was
-			 * listed: listed again when a delivery ends. */
-			if (d->head == NULL || d->active >= d->window.window) {
-				qmgr_dest_free_if_idle(d);
-				continue;
-			}
-			job = d->head;
-			d->head = job->next;
-			if (d->head == NULL)
-				d->tail = NULL;
-			d->active++;
-			t->active++;
-			/* Round robin: back to the end of the list. */
-			qmgr_dest_check_ready(d);
-			qmgr_job_start(job);
-		}
-	}
-}
-
-static void
-qmgr_queue_schedule_soon(void)
-{
-	if (!event_timer_armed(&qmgr_schedule_timer))
-		event_timer_set(qmgr_loop, &qmgr_schedule_timer, 0,
-		    qmgr_queue_schedule, NULL);
+		qmgr_sched_soon();
 }
 
 /* Move dir/qid to active/ and schedule it. */
+const struct queue_recipient *
+qmgr_message_rcpt(const struct qmgr_message *msg, size_t i)
+{
+	return &msg->q->rcpts[i];
+}
+
+void
+qmgr_message_describe(const struct qmgr_message *msg, const char **qid_r,
+    const char **path_r, const char **sender_r)
+{
+	*qid_r = msg->qid;
+	*path_r = msg->path;
+	*sender_r = msg->sender;
+}
+
+void
+qmgr_message_job_done(struct qmgr_message *msg)
+{
+	if (--msg->jobs == 0)
+		qmgr_message_finish(msg);
+}
+
 void
 qmgr_queue_activate(const char *dir, const char *qid)
 {
@@ -1144,5 +780,6 @@ void
 qmgr_queue_start(struct event_loop *loop)
 {
 	qmgr_loop = loop;
+	qmgr_sched_start(loop);
 	qmgr_scan_start(loop);
 }
