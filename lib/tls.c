@@ -441,3 +441,9 @@ tls_log_established(SSL *ssl, const char *trust, const char *direction,
 	log_info("%s TLS connection established %s %s: %s", trust, direction,
 	    peer, text);
 }
+
+void
+tls_context_free(struct ssl_ctx_st *ctx)
+{
+	SSL_CTX_free(ctx);
+}

@@ -64,6 +64,8 @@ struct tls_server_config {
 struct ssl_ctx_st *tls_server_context(const struct tls_server_config *c,
     char **error_r);
 
+/* Free a context from either function above; NULL is fine. */
+void tls_context_free(struct ssl_ctx_st *ctx);
 /* A client context with the protocol policy (no certificate checks set
  * up: the caller adds its CA locations and verification). NULL with
  * *error_r on failure. */

@@ -5,14 +5,20 @@
  * Checked: main.cf syntax and values (config_check: every error as
  * "FILE, line N: text"), master.cf, that every daemon master.cf names is
  * executable, that queue_directory exists or can be created, that
- * mail_owner exists (when run as root), and that every lookup table named
- * by a map parameter opens. Nothing is created or changed.
+ * mail_owner exists (when run as root), that every lookup table named
+ * by a map parameter opens, and for each smtpd service (main.cf with its
+ * -o overrides) that its TLS certificates and keys load and that Cyrus
+ * SASL has its sasl service. Nothing is created or changed. These last
+ * are "warning:" lines, not counted: `postern start` runs this check, and
+ * a service without its certificate (an expired renewal, a fresh install)
+ * must not keep mail on port 25 from flowing.
  */
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +27,7 @@
 #include "mastercf.h"
 #include "mem.h"
 #include "postern.h"
+#include "tls.h"
 
 /* Parameters whose values may name lookup tables. */
 static const char *const postern_map_params[] = {
@@ -227,6 +234,100 @@ postern_check_maps(void)
 	return problems;
 }
 
+/* A parameter as an smtpd service sees it: its -o override, else main.cf. */
+static const char *
+postern_service_param(const struct mastercf_service *s, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (char **o = s->overrides; o != NULL && *o != NULL; o++)
+		if (strncmp(*o, name, len) == 0 && (*o)[len] == '=')
+			return *o + len + 1;
+	return config_get(name);
+}
+
+static bool
+postern_yes(const char *value)
+{
+	return strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0;
+}
+
+/* TLS and SASL settings of one smtpd service: warnings only. */
+static void
+postern_check_smtpd(const char *path, const struct mastercf_service *s,
+    bool have_sasl_service)
+{
+	const char *level = postern_service_param(s, "smtpd_tls_security_level");
+	bool wrapper = postern_yes(postern_service_param(s,
+	    "smtpd_tls_wrappermode"));
+	bool required = wrapper || strcmp(level, "encrypt") == 0;
+
+	if (required || strcmp(level, "may") == 0) {
+		char **chains = config_split_list(postern_service_param(s,
+		    "smtpd_tls_chain_files"));
+		struct tls_server_config c = {
+			.chain_files = chains,
+			.cert_file = postern_service_param(s,
+			    "smtpd_tls_cert_file"),
+			.key_file = postern_service_param(s,
+			    "smtpd_tls_key_file"),
+			.protocols = postern_service_param(s,
+			    "smtpd_tls_protocols"),
+			.ciphers = postern_service_param(s, "smtpd_tls_ciphers"),
+		};
+		char *error = NULL;
+		struct ssl_ctx_st *ctx = tls_init() < 0 ? NULL :
+		    tls_server_context(&c, &error);
+
+		if (ctx == NULL)
+			fprintf(stderr, "warning: %s, line %d: service %s: "
+			    "TLS: %s%s\n", path, s->line, s->name,
+			    error != NULL ? error : "OpenSSL does not start",
+			    required ? " (the service refuses every client)" :
+			    " (STARTTLS is not offered)");
+		tls_context_free(ctx);
+		xfree(&error);
+		config_list_free(&chains);
+	}
+	if (postern_yes(postern_service_param(s, "smtpd_sasl_auth_enable")) &&
+	    strcmp(postern_service_param(s, "smtpd_sasl_type"), "cyrus") ==
+	    0 && !have_sasl_service) {
+		fprintf(stderr, "warning: %s, line %d: service %s: "
+		    "smtpd_sasl_type = cyrus needs the sasl service (\"sasl "
+		    "unix - - n - - sasl\") in master.cf\n", path, s->line,
+		    s->name);
+	}
+}
+
+static void
+postern_check_smtpd_services(const char *config_dir)
+{
+	char *path = xasprintf("%s/master.cf", config_dir);
+	char *error = NULL;
+	struct mastercf cf;
+	bool have_sasl = false;
+
+	memset(&cf, 0, sizeof(cf));
+	if (mastercf_load(path, &cf, &error) < 0) {
+		/* postern_check_mastercf() said it. */
+		xfree(&error);
+		xfree(&path);
+		return;
+	}
+	for (size_t i = 0; i < cf.count; i++)
+		if (strcmp(cf.services[i].name, "sasl") == 0)
+			have_sasl = true;
+	for (size_t i = 0; i < cf.count; i++) {
+		const char *cmd = strrchr(cf.services[i].command, '/');
+
+		cmd = cmd != NULL ? cmd + 1 : cf.services[i].command;
+		if (strcmp(cmd, "smtpd") == 0)
+			postern_check_smtpd(path, &cf.services[i], have_sasl);
+	}
+	mastercf_release(&cf);
+	xfree(&path);
+}
+
 int
 postern_check(const char *config_dir)
 {
@@ -238,5 +339,6 @@ postern_check(const char *config_dir)
 	problems += postern_check_queue_dir();
 	problems += postern_check_owner();
 	problems += postern_check_maps();
+	postern_check_smtpd_services(config_dir);
 	return problems;
 }

@@ -179,6 +179,27 @@ class CheckTest(CommandCase):
             f.write(orig)
         self.assert_exit(self.postern("check"), 0, "master.cf restored")
 
+    def test_check_smtpd_tls_and_sasl(self):
+        append(self.master_cf(),
+               "127.0.0.1:0 inet n - y - 1 smtpd -o smtpd_tls_wrappermode=yes"
+               " -o smtpd_tls_cert_file=/nonexistent/cert.pem\n")
+        n = append(self.master_cf(),
+                   "127.0.0.1:1 inet n - y - 1 smtpd "
+                   "-o smtpd_tls_security_level=may "
+                   "-o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=cyrus\n")
+        # Warnings: a service without its certificate must not keep
+        # `postern start` (which runs the check) from starting the rest.
+        p = self.postern("check")
+        self.assert_exit(p, 0, "warnings only")
+        self.assertIn(f"warning: {self.master_cf()}, line {n - 1}: service "
+                      "127.0.0.1:0: TLS: /nonexistent/cert.pem", p.stderr)
+        self.assertIn("(the service refuses every client)", p.stderr)
+        self.assertIn(f"warning: {self.master_cf()}, line {n}: service "
+                      "127.0.0.1:1: TLS: no certificate configured", p.stderr)
+        self.assertIn(f"warning: {self.master_cf()}, line {n}: service "
+                      "127.0.0.1:1: smtpd_sasl_type = cyrus needs the sasl "
+                      "service", p.stderr)
+
     def test_start_refused_with_bad_config(self):
         n = append(self.main_cf(), "smtpd_bogus_parameter = yes\n")
         p = self.postern("start")
@@ -824,10 +845,14 @@ class InstallTest(unittest.TestCase):
             shutil.copy(self.path("etc/postern/" + f), conf)
         p = subprocess.run([self.path("usr/sbin/postern"), "-c", conf, "check"],
                            capture_output=True, text=True, timeout=60)
+        # The certificate is the admin's to add (INSTALL): without it the
+        # TLS-only services 587 and 465 are reported, and port 25 warns.
         problems = [l for l in p.stderr.splitlines()
                     if re.search(r"(main|master)\.cf, line \d+:", l) and
-                    "no such program" not in l]
+                    "no such program" not in l and
+                    "TLS: no certificate configured" not in l]
         self.assertEqual(problems, [], p.stderr)
+        self.assertIn("service submissions: TLS: no certificate", p.stderr)
 
     def test_installed_commands_use_prefix(self):
         # Built without PREFIX, installed with PREFIX=/usr: the installed
