@@ -449,6 +449,23 @@ addr_domain(const char *address)
 }
 
 bool
+addr_domain_ok(const char *domain)
+{
+	size_t len = strlen(domain);
+
+	if (len == 0 || len > 255)
+		return false;
+	for (const char *p = domain; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c == 0x7f || c == '@' || c == '/' ||
+		    c == '<' || c == '>' || c == ',')
+			return false;
+	}
+	return true;
+}
+
+bool
 addr_domain_fqdn(const char *domain)
 {
 	size_t labels;

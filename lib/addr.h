@@ -45,6 +45,10 @@ const char *addr_domain(const char *address);
 /* Domain is a fully qualified name: has a dot, letters/digits/hyphens,
  * or an address literal [1.2.3.4]. */
 bool addr_domain_fqdn(const char *domain);
+/* Domain could follow an '@' as a command argument (postern flush
+ * DOMAIN): 1 to 255 bytes, no white space, control characters, '@', '/',
+ * '<', '>' or ','. Looser than addr_domain_fqdn: "localhost" passes. */
+bool addr_domain_ok(const char *domain);
 /* Split a local part at the first of the delimiter characters: "bob+x"
  * with "+" gives base "bob" and extension "x" (fresh strings; extension
  * NULL when there is none). */

@@ -302,12 +302,43 @@ test_xtext(void)
 	}
 }
 
+static void
+test_domain_ok(void)
+{
+	static const struct {
+		const char *domain;
+		bool want;
+	} cases[] = {
+		{ "", false },
+		{ "a b", false },
+		{ "a@b", false },
+		{ "../etc", false },
+		{ "<x>", false },
+		{ "a,b", false },
+		{ "x\ty", false },
+		{ "x\x7f", false },
+		{ "localhost", true },
+		{ "example.com", true },
+		{ "[192.0.2.1]", true },
+	};
+	char long_name[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(addr_domain_ok(cases[i].domain) == cases[i].want);
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	CHECK(!addr_domain_ok(long_name));
+	long_name[255] = '\0';
+	CHECK(addr_domain_ok(long_name));
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_parse_path);
 	TEST_RUN(test_params);
 	TEST_RUN(test_domain_fqdn);
+	TEST_RUN(test_domain_ok);
 	TEST_RUN(test_split);
 	TEST_RUN(test_split_extension);
 	TEST_RUN(test_lower);

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "config.h"
 #include "conn.h"
@@ -623,25 +624,6 @@ postern_queue_request(const char *request, const char *qid)
 	return rc;
 }
 
-/* A domain as `flush DOMAIN` takes it: a host name or an address
- * literal, nothing that could not follow an '@'. */
-static bool
-postern_queue_domain_ok(const char *domain)
-{
-	size_t len = strlen(domain);
-
-	if (len == 0 || len > 255)
-		return false;
-	for (const char *p = domain; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= ' ' || c == 0x7f || c == '@' || c == '/' ||
-		    c == '<' || c == '>' || c == ',')
-			return false;
-	}
-	return true;
-}
-
 int
 postern_queue_flush(const char *domain)
 {
@@ -650,7 +632,7 @@ postern_queue_flush(const char *domain)
 
 	if (domain == NULL)
 		return postern_queue_ask("flush", NULL, NULL, "flush");
-	if (!postern_queue_domain_ok(domain)) {
+	if (!addr_domain_ok(domain)) {
 		fprintf(stderr, "postern: flush: \"%s\" is not a domain\n",
 		    domain);
 		return 2;

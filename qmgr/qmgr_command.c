@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "qmgr_command.h"
 #include "qmgr_queue.h"
@@ -174,10 +175,11 @@ qmgr_command(const char *request, const char *qid, struct rec *reply)
 	rec_put_size(reply, "count", count);
 }
 
-/* true when deferred/NAME has a pending recipient in domain. */
+/* true when deferred/NAME has a pending recipient in domain (ctx). */
 static bool
-qmgr_command_wants(const char *name, const char *domain)
+qmgr_command_wants(const char *name, const void *ctx)
 {
+	const char *domain = ctx;
 	char path[QMGR_PATH_MAX];
 	struct queue_file *q;
 	bool found = false;
@@ -198,71 +200,25 @@ qmgr_command_wants(const char *name, const char *domain)
 	return found;
 }
 
-/* Deferred messages with a pending recipient in domain: due now.
- * XXX reads every file in deferred/ on the event loop, as a flush of
- * everything reads the directory; Postfix keeps per-domain logs for
- * fast_flush_domains instead. Fine for the queues we expect. */
-static size_t
-qmgr_command_flush_domain(const char *domain)
-{
-	DIR *d = opendir("deferred");
-	struct dirent *de;
-	struct timespec times[2] = {
-		{ .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW },
-	};
-	size_t count = 0;
-
-	if (d == NULL) {
-		log_warn("open deferred: %m");
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_scan_name_ok(de->d_name) ||
-		    !qmgr_command_wants(de->d_name, domain))
-			continue;
-		if (utimensat(dirfd(d), de->d_name, times, 0) == 0)
-			count++;
-	}
-	closedir(d);
-	if (count > 0)
-		qmgr_scan_deferred_soon();
-	return count;
-}
-
-/* A domain for flush: what can follow an '@' (a name or a literal). */
-static bool
-qmgr_command_domain_ok(const char *domain)
-{
-	size_t len = strlen(domain);
-
-	if (len == 0 || len > 255)
-		return false;
-	for (const char *p = domain; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= ' ' || c == 0x7f || c == '@' || c == '/' ||
-		    c == '<' || c == '>' || c == ',')
-			return false;
-	}
-	return true;
-}
-
 void
 qmgr_command_flush(const char *domain, struct rec *reply)
 {
 	size_t count;
 
 	if (domain == NULL) {
-		count = qmgr_scan_flush();
+		count = qmgr_scan_flush(NULL, NULL);
 		log_info("flush requested: %zu deferred message(s) due now",
 		    count);
-	} else if (!qmgr_command_domain_ok(domain)) {
+	} else if (!addr_domain_ok(domain)) {
 		rec_put(reply, "status", "501");
 		rec_put(reply, "dsn", "5.5.4");
 		rec_put(reply, "text", "malformed domain");
 		return;
 	} else {
-		count = qmgr_command_flush_domain(domain);
+		/* XXX opens every file in deferred/ on the event loop;
+		 * Postfix keeps per-domain logs (fast_flush_domains)
+		 * instead. Fine for the queues we expect. */
+		count = qmgr_scan_flush(qmgr_command_wants, domain);
 		log_info("flush requested for %s: %zu deferred message(s) "
 		    "due now", domain, count);
 	}

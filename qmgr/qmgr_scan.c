@@ -187,7 +187,8 @@ qmgr_scan_wakeup(void)
 }
 
 size_t
-qmgr_scan_flush(void)
+qmgr_scan_flush(bool (*wants)(const char *name, const void *ctx),
+    const void *ctx)
 {
 	DIR *d = opendir("deferred");
 	struct dirent *de;
@@ -201,13 +202,15 @@ qmgr_scan_flush(void)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_scan_name_ok(de->d_name))
+		if (!qmgr_scan_name_ok(de->d_name) ||
+		    (wants != NULL && !wants(de->d_name, ctx)))
 			continue;
 		if (utimensat(dirfd(d), de->d_name, times, 0) == 0)
 			count++;
 	}
 	closedir(d);
-	qmgr_scan_deferred_soon();
+	if (count > 0 || wants == NULL)
+		qmgr_scan_deferred_soon();
 	return count;
 }
 

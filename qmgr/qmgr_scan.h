@@ -21,9 +21,11 @@ void qmgr_scan_wakeup(void);
 void qmgr_scan_deferred_soon(void);
 /* Scan deferred/ at due (unix seconds) unless a scan comes sooner. */
 void qmgr_scan_deferred_at(long long due);
-/* Make every deferred message due now and scan deferred/ soon. Returns
- * the number of messages made due. */
-size_t qmgr_scan_flush(void);
+/* Make the deferred messages that wants accepts (every one when wants is
+ * NULL) due now and scan deferred/ soon. Returns the number of messages
+ * made due. */
+size_t qmgr_scan_flush(bool (*wants)(const char *name, const void *ctx),
+    const void *ctx);
 /* true when a directory entry name can be a queue file. */
 bool qmgr_scan_name_ok(const char *name);
 
