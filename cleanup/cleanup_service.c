@@ -106,29 +106,6 @@ cleanup_reply_fail(struct conn *c, const struct cleanup_message *m)
 	cleanup_reply(c, m->fail_status, m->qid, m->fail_dsn, m->fail_text);
 }
 
-/* Ask qmgr to look at incoming/ now; it also scans on its own. A trigger,
- * like Postfix's: no reply is awaited, so a busy qmgr never holds up the
- * next message. */
-static void
-cleanup_wake_qmgr(void)
-{
-	struct conn *c;
-	struct rec *r;
-	int fd = io_unix_connect(PROTO_QMGR_PATH);
-
-	if (fd < 0) {
-		log_debug("cannot connect to %s: %m", PROTO_QMGR_PATH);
-		return;
-	}
-	c = conn_new(fd, 1000);
-	r = rec_new();
-	rec_put(r, "proto", PROTO_QMGR);
-	rec_put(r, "request", "wakeup");
-	(void)rec_write(c, r);
-	rec_free(&r);
-	conn_free(&c);
-}
-
 /* The end of the header block is in sight (or the limit reached). */
 static bool
 cleanup_headers_complete(const struct buf *h, size_t limit)
@@ -283,7 +260,6 @@ cleanup_service(int fd)
 		goto out;
 	}
 	cleanup_reply(c, "ok", m.qid, NULL, NULL);
-	cleanup_wake_qmgr();
 out:
 	cleanup_message_release(&m);
 	rec_free(&req);

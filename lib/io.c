@@ -312,3 +312,21 @@ io_mkdirs(const char *path, mode_t mode)
 	}
 	return 0;
 }
+
+/* Rename without replacing; falls back to rename(2) where the file
+ * system does not support RENAME_NOREPLACE. */
+int
+io_rename_new(const char *from, const char *to)
+{
+#ifdef RENAME_NOREPLACE
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	if (access(to, F_OK) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(from, to);
+}

@@ -28,6 +28,9 @@ int io_read_file(const char *path, size_t max, struct buf *out);
 /* Write data to path atomically: path.tmp.PID, fsync, rename, fsync dir. */
 int io_write_file_atomic(const char *path, const void *data, size_t len,
     mode_t mode);
+/* rename(2) that fails with EEXIST instead of replacing an existing to
+ * (RENAME_NOREPLACE, or a check first where the file system lacks it). */
+int io_rename_new(const char *from, const char *to);
 /* fsync the directory that holds path (a file path, not the dir). */
 int io_fsync_parent(const char *path);
 int io_set_nonblock(int fd, bool on);

@@ -28,7 +28,9 @@
  *             incoming/, fsynced) | status=CODE (451, 550, 552, 554),
  *             dsn=X.Y.Z, text=... for the client.
  *
- * qmgr/1 (cleanup, postern -> qmgr on PROTO_QMGR_PATH)
+ * qmgr/1 (postern -> qmgr on PROTO_QMGR_PATH; qmgr learns of cleanup's
+ *   commits from the file system, through inotify; the wakeup record
+ *   also wakes pickup)
  *   request:  proto=qmgr/1, request=wakeup | flush [domain] |
  *             hold|release|delete|requeue [qid=ID|ALL] | list
  *   reply:    proto=qmgr/1, status=ok | status=CODE, text

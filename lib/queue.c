@@ -6,8 +6,9 @@
  *   LEN\n BYTES  ...  0\n
  *   end=SIZE\n \n
  *
- * The writer (cleanup) creates incoming/.tmp.PID.COUNTER (a name starting
- * with '.' is never picked up by qmgr), buffers content into chunks of up
+ * The writer (cleanup) takes an emptied file from free/ (queue_pool.h) or
+ * creates one, as incoming/.tmp.PID.COUNTER (a name starting with '.' is
+ * never picked up by qmgr), buffers content into chunks of up
  * to QUEUE_CHUNK bytes so that content arriving in many small pieces costs
  * one write(2) per chunk, then on commit writes the end record, fsyncs and
  * renames to incoming/QID. Only then is the message accepted.
@@ -57,6 +58,7 @@
 #include "log.h"
 #include "mem.h"
 #include "queue.h"
+#include "queue_pool.h"
 
 #define QUEUE_PROTO	"queue/1"
 #define QUEUE_CHUNK	(64 * 1024)
@@ -81,6 +83,7 @@ static const struct {
 	{ "deferred", 0700 },
 	{ "hold", 0700 },
 	{ "corrupt", 0700 },
+	{ "free", 0700 },	/* emptied files for reuse: queue_pool.h */
 	{ "maildrop", 01733 },	/* local users drop files, cannot list */
 	{ "private", 0700 },
 	{ "public", 0711 },	/* sockets local users may connect to */
@@ -162,7 +165,11 @@ queue_create(void)
 	char *path = NULL;
 	int fd = -1, saved;
 
-	for (int tries = 0; tries < QUEUE_CREATE_TRIES; tries++) {
+	/* An emptied file from free/ first: see queue_pool.h. */
+	path = xasprintf("incoming/.tmp.%ld.%lu", (long)getpid(), counter++);
+	if ((fd = queue_pool_claim(path)) < 0)
+		xfree(&path);
+	for (int tries = 0; fd < 0 && tries < QUEUE_CREATE_TRIES; tries++) {
 		path = xasprintf("incoming/.tmp.%ld.%lu", (long)getpid(),
 		    counter++);
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -289,24 +296,6 @@ queue_writer_free(struct queue_writer **w_r)
 	xfree(w_r);
 }
 
-/* Rename without replacing; falls back to rename(2) where the file
- * system does not support RENAME_NOREPLACE. */
-static int
-queue_rename_new(const char *from, const char *to)
-{
-#ifdef RENAME_NOREPLACE
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-#endif
-	if (access(to, F_OK) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return rename(from, to);
-}
-
 int
 queue_commit(struct queue_writer **w_r)
 {
@@ -328,7 +317,7 @@ queue_commit(struct queue_writer **w_r)
 		goto fail;
 	}
 	w->fd = -1;
-	if (queue_rename_new(w->tmp_path, path) < 0)
+	if (io_rename_new(w->tmp_path, path) < 0)
 		goto fail;
 	xfree(&path);
 	queue_writer_free(w_r);
@@ -414,7 +403,7 @@ queue_tmp_recover(const char *dir, const char *name, long long now)
 		queue_close(&q);
 		return QUEUE_TMP_LEFT;
 	}
-	if (queue_rename_new(path, to) < 0) {
+	if (io_rename_new(path, to) < 0) {
 		log_warn("%s: rename %s %s: %m", qid, path, to);
 		queue_close(&q);
 		return QUEUE_TMP_LEFT;

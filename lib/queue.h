@@ -2,8 +2,9 @@
  * queue.h - queue files: the one on-disk form of a message.
  *
  * queue_directory holds incoming/ active/ deferred/ hold/ corrupt/
- * maildrop/ (pickup's input), private/ and public/ (sockets), pid/ and
- * log/ (per-message delivery reasons for bounces and `queue list`).
+ * free/ (emptied files for reuse, queue_pool.h), maildrop/ (pickup's
+ * input), private/ and public/ (sockets), pid/ and log/ (per-message
+ * delivery reasons for bounces and `queue list`).
  *
  * A queue file is three parts, all in lib/rec's format:
  *   1. the envelope record: proto=queue/1, then attributes (see below) and

@@ -54,7 +54,8 @@ test_make_dirs(void)
 	} want[] = {
 		{ "q", 0711 }, { "q/incoming", 0700 }, { "q/active", 0700 },
 		{ "q/deferred", 0700 }, { "q/hold", 0700 },
-		{ "q/corrupt", 0700 }, { "q/maildrop", 01733 },
+		{ "q/corrupt", 0700 }, { "q/free", 0700 },
+		{ "q/maildrop", 01733 },
 		{ "q/private", 0700 }, { "q/public", 0711 },
 		{ "q/pid", 0700 }, { "q/log", 0700 },
 	};

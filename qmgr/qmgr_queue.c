@@ -10,7 +10,9 @@
  *   through qmgr_deliver.c. A recipient is marked done in the file
  *   (queue_mark_done, fdatasync) only after its agent said sent or bounced.
  *   When no job is left:
- *     no recipient deferred -> unlink active/QID ("QID: removed")
+ *     no recipient deferred -> active/QID emptied and moved to free/ for
+ *                              reuse, or unlinked (queue_pool_put;
+ *                              "QID: removed")
  *     some deferred         -> log/QID rewritten (one rec record per
  *                              recipient: rcpt, index, status, dsn,
  *                              reason, relay, time), the file's mtime set
@@ -79,6 +81,7 @@
 #include "qmgr_scan.h"
 #include "qmgr_sched.h"
 #include "queue.h"
+#include "queue_pool.h"
 
 #define QMGR_CONNECT_TIMEOUT	60	/* seconds */
 #define QMGR_LOG_MAX		(4 * 1024 * 1024)	/* one log/QID file */
@@ -488,7 +491,7 @@ qmgr_message_finish(struct qmgr_message *msg)
 		return;
 	if (msg->delete) {
 		qmgr_message_unlink_log(msg);
-		if (unlink(msg->path) < 0 && errno != ENOENT)
+		if (queue_pool_put(msg->path, msg->q->fd) < 0)
 			log_fatal("%s: unlink %s: %m", msg->qid, msg->path);
 		log_info("%s: removed (deleted by request)", msg->qid);
 	} else if (msg->deferred_count > 0 ||
@@ -521,9 +524,9 @@ qmgr_message_finish(struct qmgr_message *msg)
 		/* Any notice is queued (qmgr_message_notice). */
 		qmgr_message_unlink_log(msg);
 		/* XXX Postfix would fsync nothing here either: a lost
-		 * unlink means the file comes back with every recipient
-		 * marked done and is removed again. */
-		if (unlink(msg->path) < 0 && errno != ENOENT)
+		 * removal means the file comes back with every recipient
+		 * but the last marked done, and the last gets a duplicate. */
+		if (queue_pool_put(msg->path, msg->q->fd) < 0)
 			log_fatal("%s: unlink %s: %m", msg->qid, msg->path);
 		log_info("%s: removed", msg->qid);
 	}
@@ -705,6 +708,7 @@ qmgr_queue_activate(const char *dir, const char *qid)
 {
 	char from[QMGR_PATH_MAX], corrupt[QMGR_PATH_MAX];
 	struct qmgr_message *msg = xcalloc(1, sizeof(*msg));
+	struct stat st;
 	const char *arrival;
 	char *end;
 
@@ -719,7 +723,15 @@ qmgr_queue_activate(const char *dir, const char *qid)
 	}
 	msg->q = queue_open(msg->path, true);
 	if (msg->q == NULL) {
-		if (errno == EPROTO) {
+		if (errno == EPROTO && stat(msg->path, &st) == 0 &&
+		    st.st_size == 0) {
+			/* Emptied for free/ when a crash stopped its move
+			 * there (queue_pool.c): a finished message. */
+			if (queue_pool_put(msg->path, -1) < 0)
+				log_warn("%s: unlink %s: %m", qid, msg->path);
+			else
+				log_info("%s: removed empty queue file", qid);
+		} else if (errno == EPROTO) {
 			snprintf(corrupt, sizeof(corrupt), "corrupt/%s", qid);
 			log_warn("%s: not a complete queue file; moved to %s",
 			    qid, corrupt);

@@ -1,12 +1,16 @@
 /*
  * qmgr_scan.c - finding work in the queue directories (see qmgr_scan.h).
  *
- * incoming/ is scanned when cleanup or pickup wakes us (qmgr/1 wakeup) and
- * every QMGR_SCAN_INCOMING_MS; deferred/ at the earliest retry time seen
+ * A file that lands in incoming/ is activated as the kernel tells us of
+ * it (inotify IN_MOVED_TO: every commit is a rename), so cleanup need not
+ * wake us and we need not read the directory per message; incoming/ is
+ * still scanned on a qmgr/1 wakeup, when the inotify queue overflowed or
+ * an event found no room, and every QMGR_SCAN_INCOMING_MS; deferred/ at the earliest retry time seen
  * (a deferred file's mtime is its next attempt) and at least every
  * queue_run_delay. A scan stops while qmgr_message_active_limit messages
  * are active; qmgr_queue.c calls us again when a slot frees. At start,
- * what a crash left in active/ goes back to incoming/, and .tmp files a
+ * what a crash left in active/ goes back to incoming/, so do complete
+ * files a crash left in free/ (queue_pool_recover), and .tmp files a
  * crashed cleanup left are recovered or removed (queue_tmp_recover), then
  * again every QUEUE_TMP_STALE seconds.
  */
@@ -16,7 +20,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "config.h"
@@ -25,6 +31,7 @@
 #include "qmgr_queue.h"
 #include "qmgr_scan.h"
 #include "queue.h"
+#include "queue_pool.h"
 
 #define QMGR_SCAN_INCOMING_MS	1000
 #define QMGR_SCAN_PATH_MAX	(NAME_MAX + 16)	/* "incoming/" + a name */
@@ -82,6 +89,57 @@ qmgr_scan_incoming(void *ctx)
 	qmgr_scan_dir("incoming", false);
 	event_timer_set(qmgr_scan_loop, &qmgr_scan_incoming_timer,
 	    QMGR_SCAN_INCOMING_MS, qmgr_scan_incoming, NULL);
+}
+
+/* Files renamed into incoming/: activate each by name. */
+static void
+qmgr_scan_on_inotify(int fd, int events, void *ctx)
+{
+	char data[16 * 1024] __attribute__((aligned(
+	    __alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	bool rescan = false;
+
+	while ((n = read(fd, data, sizeof(data))) > 0) {
+		for (char *p = data; p < data + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				rescan = true;
+			else if (ev->len == 0 ||
+			    !qmgr_scan_name_ok(ev->name))
+				continue;
+			else if (qmgr_queue_has_room())
+				qmgr_queue_activate("incoming", ev->name);
+			else
+				rescan = true;	/* when a slot frees */
+		}
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		log_warn("inotify: %m; scanning incoming/ every %d ms",
+		    QMGR_SCAN_INCOMING_MS);
+		event_del(qmgr_scan_loop, fd);
+		close(fd);
+	}
+	if (rescan)
+		qmgr_scan_wakeup();
+}
+
+/* Watch incoming/ for commits. Without inotify (the per-user limit
+ * reached, say) the periodic scan finds them, a second later at most. */
+static void
+qmgr_scan_watch_incoming(void)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0 || inotify_add_watch(fd, "incoming", IN_MOVED_TO) < 0 ||
+	    event_add(qmgr_scan_loop, fd, EVENT_READ, qmgr_scan_on_inotify,
+	    NULL) < 0) {
+		log_warn("cannot watch incoming/ (inotify: %m): scanning it "
+		    "every %d ms", QMGR_SCAN_INCOMING_MS);
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 static void
@@ -170,7 +228,11 @@ qmgr_scan_start(struct event_loop *loop)
 	qmgr_scan_run_delay = config_get_time("queue_run_delay");
 	if (qmgr_scan_run_delay < 1)
 		qmgr_scan_run_delay = 1;
+	/* Before the first scan, so no commit falls between the two. */
+	qmgr_scan_watch_incoming();
 	qmgr_scan_recover();
+	if (queue_pool_recover() > 0)
+		log_info("recovered message(s) from free/");
 	qmgr_scan_tmp(NULL);
 	event_timer_set(loop, &qmgr_scan_incoming_timer, 0,
 	    qmgr_scan_incoming, NULL);

@@ -21,8 +21,8 @@ import unittest
 BIN = os.environ.get("POSTERN_BIN") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "bin")
 QMGR = os.path.join(BIN, "qmgr")
-QUEUES = ("incoming", "active", "deferred", "hold", "corrupt", "maildrop",
-          "private", "public", "pid", "log")
+QUEUES = ("incoming", "active", "deferred", "hold", "corrupt", "free",
+          "maildrop", "private", "public", "pid", "log")
 
 
 def wait_for(predicate, timeout=15.0, interval=0.05):
@@ -525,6 +525,33 @@ class QmgrTest(unittest.TestCase):
         self.assertTrue(wait_for(lambda: f"{qid2}: removed" in q.log()),
                         q.log())
         self.assertEqual(fast.delivered(), ["sent-c@example.test"])
+
+    def test_free_pool_and_crash_leftovers(self):
+        q = self.qmgr()
+        local = self.agent("local")
+        # A committed message whose rename out of free/ a crash undid
+        # (cleanup claims emptied files from there), an incomplete file
+        # there, and a finished file that was emptied but not yet moved.
+        qid = q.add("s@example.org", ["sent-a@example.test"], sub="free")
+        partial = os.path.join(q.queue, "free", "ABCDEF01")
+        with open(partial, "w") as f:
+            f.write("proto=queue/1\nqid=ABCDEF01\n\n5\nhel")
+        open(os.path.join(q.queue, "active", "ABCDEF02"), "w").close()
+        q.start()
+        self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
+                        q.log())
+        log = q.log()
+        self.assertEqual(local.delivered(), ["sent-a@example.test"])
+        self.assertIn(f"{qid}: recovered from free/{qid}", log)
+        self.assertIn("emptied incomplete queue file free/ABCDEF01", log)
+        self.assertEqual(os.path.getsize(partial), 0)
+        self.assertIn("ABCDEF02: removed empty queue file", log)
+        self.assertEqual(q.files("corrupt"), [])
+        self.assertEqual(q.files("active"), [])
+        # The finished file waits in free/, empty, for cleanup to reuse.
+        self.assertIn(qid, q.files("free"))
+        self.assertEqual(os.path.getsize(
+            os.path.join(q.queue, "free", qid)), 0)
 
     def test_busy_agent_retried(self):
         # a full listen backlog refuses non-blocking connects (EAGAIN):
