@@ -34,6 +34,7 @@
 struct event_reg {
 	bool used;
 	bool in_epoll;		/* events != 0 */
+	bool exclusive;		/* EVENT_EXCLUSIVE */
 	int events;		/* EVENT_READ|EVENT_WRITE */
 	uint32_t generation;
 	event_fd_fn fn;
@@ -80,10 +81,14 @@ event_free(struct event_loop **loop_r)
 /* Descriptors. */
 
 static uint32_t
-event_mask(int events)
+event_mask(int events, bool exclusive)
 {
 	uint32_t mask = 0;
 
+	/* EPOLLEXCLUSIVE takes no EPOLLRDHUP (nor EPOLL_CTL_MOD). */
+	if (exclusive)
+		return (events & EVENT_READ ? EPOLLIN : 0) |
+		    (events & EVENT_WRITE ? EPOLLOUT : 0) | EPOLLEXCLUSIVE;
 	if (events & EVENT_READ)
 		mask |= EPOLLIN | EPOLLRDHUP;
 	if (events & EVENT_WRITE)
@@ -97,7 +102,7 @@ event_ctl(struct event_loop *loop, int op, int fd, struct event_reg *reg)
 	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.events = event_mask(reg->events);
+	ev.events = event_mask(reg->events, reg->exclusive);
 	ev.data.u64 = (uint64_t)reg->generation << 32 | (uint32_t)fd;
 	return epoll_ctl(loop->epoll_fd, op, fd, &ev);
 }
@@ -142,6 +147,7 @@ event_add(struct event_loop *loop, int fd, int events, event_fd_fn fn,
 	reg->fn = fn;
 	reg->ctx = ctx;
 	reg->in_epoll = false;
+	reg->exclusive = (events & EVENT_EXCLUSIVE) != 0;
 	if (reg->events != 0) {
 		if (event_ctl(loop, EPOLL_CTL_ADD, fd, reg) < 0)
 			return -1;
@@ -171,6 +177,13 @@ event_mod(struct event_loop *loop, int fd, int events)
 		}
 		reg->in_epoll = false;
 		return 0;
+	}
+	if (reg->exclusive && reg->in_epoll) {
+		if (epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, fd, NULL) < 0) {
+			reg->events = old;
+			return -1;
+		}
+		reg->in_epoll = false;
 	}
 	if (event_ctl(loop, reg->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
 	    fd, reg) < 0) {

@@ -17,6 +17,10 @@
 #define EVENT_READ	1
 #define EVENT_WRITE	2
 #define EVENT_ERROR	4	/* passed to callbacks: hangup or error */
+/* With EVENT_READ at event_add, for a listening socket that several
+ * processes watch: a new connection wakes one of them, not all
+ * (EPOLLEXCLUSIVE). It stays with the registration. */
+#define EVENT_EXCLUSIVE	8
 
 struct event_loop;
 

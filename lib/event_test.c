@@ -223,6 +223,35 @@ test_pipe_read(void)
 	event_free(&loop);
 }
 
+/* EVENT_EXCLUSIVE (EPOLLEXCLUSIVE, which epoll refuses to modify): still
+ * reported, and pausing and resuming it works. */
+static void
+test_exclusive(void)
+{
+	struct event_loop *loop = event_new();
+	int p[2];
+	struct pctx c;
+
+	CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+	c = (struct pctx){ loop, p[0], -1, 'x', 0, 0 };
+	CHECK(event_add(loop, p[0], EVENT_READ | EVENT_EXCLUSIVE, pipe_fn,
+	    &c) == 0);
+	CHECK(write(p[1], "ab", 2) == 2);
+	CHECK(event_run_once(loop, 100) == 0);
+	CHECK(c.calls == 1 && c.last_events == EVENT_READ);
+	CHECK(event_mod(loop, p[0], 0) == 0);
+	CHECK(event_run_once(loop, 0) == 0);
+	CHECK(c.calls == 1);
+	CHECK(event_mod(loop, p[0], EVENT_READ) == 0);
+	CHECK(event_mod(loop, p[0], EVENT_READ) == 0);	/* while watched */
+	CHECK(event_run_once(loop, 100) == 0);
+	CHECK(c.calls == 2);
+	event_del(loop, p[0]);
+	close(p[0]);
+	close(p[1]);
+	event_free(&loop);
+}
+
 static void
 test_pipe_write(void)
 {
@@ -468,6 +497,7 @@ main(void)
 	TEST_RUN(test_timer_no_starvation);
 	TEST_RUN(test_pipe_read);
 	TEST_RUN(test_pipe_write);
+	TEST_RUN(test_exclusive);
 	TEST_RUN(test_delete_other);
 	TEST_RUN(test_fd_reuse);
 	TEST_RUN(test_stop_and_self_delete);

@@ -18,7 +18,7 @@
  * however long they take (a reloaded smtpd lets its sessions complete
  * with the old certificate; each session has its own timeout). Loops wake
  * at least once a second to look at the flag, so a signal that lands just
- * before poll() is seen within a second.
+ * before epoll_wait() is seen within a second.
  *
  * The master learns BUSY/IDLE through the status pipe on SERVER_STATUS_FD:
  * each message is one non-blocking write(2) of a status byte and our pid,
@@ -35,12 +35,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -261,20 +261,30 @@ static void
 server_single_loop(void)
 {
 	int64_t idle_deadline = io_now_ms() + server_max_idle_ms;
-	struct pollfd pfd = { .fd = SERVER_LISTEN_FD, .events = POLLIN };
+	/* One of the idle processes wakes per connection, not all of them
+	 * (as poll() would, each to find the connection taken). */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	bool may_idle_exit = !server_standalone && !server_def->long_lived;
-	int fd, n;
+	bool busy = false;	/* as the master last heard */
+	int ep = epoll_create1(EPOLL_CLOEXEC), fd, n;
 
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, SERVER_LISTEN_FD, &ev) < 0)
+		log_fatal("epoll: %m");
 	for (;;) {
 		if (server_should_exit_now())
 			exit(0);
-		n = poll(&pfd, 1, SERVER_TICK_MS);
-		if (n < 0 && errno != EINTR)
-			log_fatal("poll: %m");
-		if (n <= 0) {
-			if (may_idle_exit && io_now_ms() >= idle_deadline)
-				exit(0);
-			continue;
+		/* Just busy: look for the next connection before waiting, so
+		 * that under load the master hears neither IDLE nor BUSY. */
+		if (!busy) {
+			n = epoll_wait(ep, &ev, 1, SERVER_TICK_MS);
+			if (n < 0 && errno != EINTR)
+				log_fatal("epoll_wait: %m");
+			if (n <= 0) {
+				if (may_idle_exit &&
+				    io_now_ms() >= idle_deadline)
+					exit(0);
+				continue;
+			}
 		}
 		fd = accept4(SERVER_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -287,19 +297,25 @@ server_single_loop(void)
 				log_warn("accept: %m");
 				sleep(1);
 			}
+			if (busy) {
+				server_status(SERVER_STATUS_IDLE);
+				busy = false;
+				idle_deadline = io_now_ms() +
+				    server_max_idle_ms;
+			}
 			continue;
 		}
 		/* Linux accept() never inherits O_NONBLOCK; be explicit. */
 		io_set_nonblock(fd, false);
-		server_status(SERVER_STATUS_BUSY);
+		if (!busy)
+			server_status(SERVER_STATUS_BUSY);
+		busy = true;
 		server_def->service(fd);
 		close(fd);
 		server_used++;
 		if (may_idle_exit && server_max_use > 0 &&
 		    server_used >= server_max_use)
 			exit(0);
-		server_status(SERVER_STATUS_IDLE);
-		idle_deadline = io_now_ms() + server_max_idle_ms;
 	}
 }
 
@@ -419,8 +435,8 @@ server_event_main(void)
 	server_max_sessions = server_def->max_sessions > 0 ?
 	    server_def->max_sessions : SERVER_SESSIONS_DEFAULT;
 	server_last_active = io_now_ms();
-	if (event_add(server_event_loop, SERVER_LISTEN_FD, EVENT_READ,
-	    server_accept, NULL) < 0)
+	if (event_add(server_event_loop, SERVER_LISTEN_FD,
+	    EVENT_READ | EVENT_EXCLUSIVE, server_accept, NULL) < 0)
 		log_fatal("event_add listen socket: %m");
 	event_timer_set(server_event_loop, &server_tick, SERVER_TICK_MS,
 	    server_on_tick, NULL);
