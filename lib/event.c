@@ -169,6 +169,10 @@ event_mod(struct event_loop *loop, int fd, int events)
 	}
 	old = reg->events;
 	reg->events = events & (EVENT_READ | EVENT_WRITE);
+	/* Callers re-state their interest after every reply: no syscall
+	 * when nothing changes. */
+	if (reg->in_epoll && reg->events == old)
+		return 0;
 	if (reg->events == 0) {
 		if (reg->in_epoll &&
 		    epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, fd, NULL) < 0) {
