@@ -24,6 +24,7 @@
  * each message is one non-blocking write(2) of a status byte and our pid,
  * smaller than PIPE_BUF and therefore atomic; when the pipe is full the
  * message is dropped (the master errs on the side of starting a process).
+ * A process that stops accepting for good says RETIRING instead.
  * A standalone run (-S) has no master: no status messages, no idle exit,
  * no max_use.
  *
@@ -343,9 +344,10 @@ server_drain(int64_t grace_ms)
 	if (!server_draining) {
 		server_draining = true;
 		event_del(server_event_loop, SERVER_LISTEN_FD);
-		/* The master must not count on us for new connections. */
-		if (!server_busy)
-			server_status(SERVER_STATUS_BUSY);
+		/* The master must not count on us for new connections, and
+		 * starts our successor now rather than when a client is
+		 * already waiting for one. */
+		server_status(SERVER_STATUS_RETIRING);
 		server_busy = true;
 	}
 	if (grace_ms > 0 && server_drain_deadline == 0)

@@ -39,6 +39,8 @@
  * by the child's pid as a native pid_t. */
 #define SERVER_STATUS_IDLE	'I'
 #define SERVER_STATUS_BUSY	'B'
+/* Accepts no more (max_use, a changed table, a signal): count me out. */
+#define SERVER_STATUS_RETIRING	'R'
 
 struct server_def {
 	const char *name;		/* "smtpd": the log name */

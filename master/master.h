@@ -62,6 +62,7 @@ struct master_service {
 	int64_t next_wakeup;	/* io_now_ms() of the next trigger */
 	int64_t last_start;	/* io_now_ms() of the last fork */
 	bool removed;		/* gone from master.cf; freed when empty */
+	bool replace;		/* a child retired itself: start another */
 	struct master_service *next;
 };
 

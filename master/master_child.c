@@ -165,7 +165,14 @@ master_child_status(struct master_service *list, char status, pid_t pid)
 
 	if (c == NULL || c->retired)
 		return;
-	if (status == SERVER_STATUS_BUSY && c->idle) {
+	if (status == SERVER_STATUS_RETIRING) {
+		c->retired = true;
+		s->child_count--;
+		if (c->idle)
+			s->idle_count--;
+		c->idle = false;
+		s->replace = true;
+	} else if (status == SERVER_STATUS_BUSY && c->idle) {
 		c->idle = false;
 		s->idle_count--;
 	} else if (status == SERVER_STATUS_IDLE && !c->idle) {

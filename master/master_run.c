@@ -21,7 +21,10 @@
  * bound. Every running process is told to finish (SIGHUP) and is then
  * "retired": it no longer counts as available, new processes use the new
  * configuration. A wakeup service is restarted only after its retired
- * process has exited, so two queue managers never overlap. XXX a changed
+ * process has exited, so two queue managers never overlap. A process that
+ * retires itself (max_use, a changed lookup table) says so, and when no
+ * other process of its service is idle its successor starts at once:
+ * otherwise the next client would wait for a fork and exec. XXX a changed
  * queue_directory or inet_interfaces needs a stop and start.
  *
  * SIGTERM/SIGINT: every child gets SIGTERM, the master waits up to
@@ -254,8 +257,9 @@ master_stop(int sig)
 	bool left;
 
 	log_info("terminating on signal %d", sig);
+	/* Retired ones too: a draining smtpd stops its sessions now. */
 	for (s = master_services; s != NULL; s = s->next)
-		master_signal_children(s, SIGTERM, true);
+		master_signal_children(s, SIGTERM, false);
 	for (;;) {
 		master_reap(master_services);
 		left = false;
@@ -344,6 +348,12 @@ master_loop(void)
 			continue;	/* owners[] may point at freed ones */
 		}
 		now = io_now_ms();
+		for (struct master_service *s = master_services; s != NULL;
+		    s = s->next) {
+			if (s->replace && master_wants_listen(s, now))
+				master_spawn_one(s);
+			s->replace = false;
+		}
 		for (size_t i = 2; i < n; i++)
 			if ((pfds[i].revents & (POLLIN | POLLERR)) != 0 &&
 			    master_wants_listen(owners[i], now))

@@ -8,7 +8,7 @@ import time
 import unittest
 
 from instance import (Instance, INSIDE, clear_maildir, is_root, maildir_of,
-                      read_maildir, uid_of, wait_for)
+                      read_maildir, uid_of, wait_for, wait_maildir)
 
 
 def proc_status(pid):
@@ -182,6 +182,35 @@ class CrashTest(unittest.TestCase):
         self.assertTrue(new, "qmgr was not restarted")
         self.assertRegex(self.inst.logtext(), r"qmgr.*(killed by signal 9|signal 9)")
 
+
+@unittest.skipUnless(is_root(), "needs root: real users and privilege separation")
+class RetireTest(unittest.TestCase):
+    def test_retiring_smtpd_is_replaced_at_once(self):
+        """At max_use the successor starts when the old process stops
+        accepting, not when the next client is already waiting."""
+        clear_maildir(maildir_of("ptalice"))
+        inst = Instance("retire", main={"max_use": "2"}, smtpd_procs=1).start()
+        try:
+            first = wait_for(lambda: inst.daemon_pids("smtpd"), 10)
+            self.assertEqual(len(first), 1)
+            sent = 0
+            while first[0] in inst.daemon_pids("smtpd"):
+                self.assertLess(sent, 2, "max_use = 2 did not retire smtpd")
+                with inst.smtp() as s:
+                    s.sendmail("a@b.test", ["ptalice@example.test"],
+                               b"Subject: r%d\r\n\r\nx\r\n" % sent)
+                sent += 1
+                wait_for(lambda: first[0] not in inst.daemon_pids("smtpd"), 2)
+            # No client has connected since it went.
+            self.assertTrue(inst.daemon_pids("smtpd"),
+                            "no successor before the next client")
+            with inst.smtp() as s:
+                s.sendmail("a@b.test", ["ptalice@example.test"],
+                           b"Subject: last\r\n\r\nx\r\n")
+            self.assertEqual(len(wait_maildir(maildir_of("ptalice"), sent + 1)),
+                             sent + 1)
+        finally:
+            inst.cleanup()
 
 if __name__ == "__main__":
     unittest.main()
