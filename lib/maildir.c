@@ -7,8 +7,8 @@
  *      is missing;
  *   2. create tmp/UNIQUE exclusively, write the prepended headers and the
  *      queue file's content, fsync, close (NFS reports quota at close);
- *   3. link() tmp/UNIQUE to new/UNIQUE, unlink the tmp name (rename()
- *      when the file system has no hard links), fsync new/.
+ *   3. move tmp/UNIQUE to new/UNIQUE without ever replacing a file
+ *      there (maildir_move()), fsync new/.
  * Only after this returns 0 may the caller mark the recipient done. A
  * crash before step 3 leaves a file in tmp/, which Maildir readers clean
  * up after 36 hours.
@@ -151,13 +151,39 @@ maildir_make(const char *base, char **error_r, bool *temporary_r)
 	return 0;
 }
 
+/*
+ * renameat2(RENAME_NOREPLACE) where the file system has it: one step,
+ * where link() and unlink() cost two directory updates and two inode
+ * updates. Else the Maildir way, link() then unlink(); else (no hard
+ * links: some FUSE and DOS file systems) rename().
+ */
+static int
+maildir_move(const char *tmp, const char *new_path)
+{
+#ifdef RENAME_NOREPLACE
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, new_path,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	if (link(tmp, new_path) == 0) {
+		(void)unlink(tmp);
+		return 0;
+	}
+	if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
+	    errno == EMLINK)
+		return rename(tmp, new_path);
+	return -1;
+}
+
 int
 maildir_deliver(const char *path, const char *prepend,
     struct queue_file *q, char **error_r, bool *temporary_r)
 {
 	char *base, *unique = NULL, *tmp = NULL, *new_path = NULL, *new_dir;
 	size_t len = strlen(path);
-	int fd = -1, tries, rc = -1, linked;
+	int fd = -1, tries, rc = -1, moved;
 	bool created = false;	/* tmp is ours to remove on failure */
 	bool made = false;	/* maildir_make() ran */
 
@@ -214,25 +240,15 @@ maildir_deliver(const char *path, const char *prepend,
 	fd = -1;
 
 	new_path = xasprintf("%s/%s", new_dir, unique);
-	linked = link(tmp, new_path);
-	if (linked < 0 && errno == ENOENT && !made) {
+	moved = maildir_move(tmp, new_path);
+	if (moved < 0 && errno == ENOENT && !made) {
 		/* tmp/ was there, new/ is not. */
 		if (maildir_make(base, error_r, temporary_r) < 0)
 			goto done;
 		made = true;
-		linked = link(tmp, new_path);
+		moved = maildir_move(tmp, new_path);
 	}
-	if (linked == 0) {
-		(void)unlink(tmp);
-	} else if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
-	    errno == EMLINK) {
-		/* No hard links here (some FUSE and DOS file systems). */
-		if (rename(tmp, new_path) < 0) {
-			maildir_fail("cannot move message to", new_path,
-			    error_r, temporary_r);
-			goto done;
-		}
-	} else {
+	if (moved < 0) {
 		maildir_fail("cannot move message to", new_path, error_r,
 		    temporary_r);
 		goto done;

@@ -223,7 +223,8 @@ test_deliver(void)
 		xfree(&pid);
 		file = xasprintf("%s/%s", dir, name);
 		CHECK(io_read_file(file, 1 << 20, got) == 0);
-		CHECK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600);
+		CHECK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+		    st.st_nlink == 1);
 		{
 			char *want = xasprintf("%s%s\n", prepend, content);
 
