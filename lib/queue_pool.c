@@ -63,23 +63,31 @@ static bool
 queue_pool_scan(void)
 {
 	int64_t now = io_now_ms();
-	DIR *d;
-	struct dirent *de;
+	/* Not readdir(): its 32 KiB getdents64 makes the kernel walk a
+	 * full pool (some 800 entries) to give us QUEUE_POOL_BATCH. */
+	char buf[QUEUE_POOL_BATCH * 64] __attribute__((aligned(8)));
+	ssize_t n = 0;
+	int fd;
 
 	queue_pool_next = queue_pool_count = 0;
 	if (now - queue_pool_empty_at < QUEUE_POOL_EMPTY_MS)
 		return false;
-	if ((d = opendir(QUEUE_POOL_DIR)) == NULL) {
-		queue_pool_empty_at = now;
-		return false;
+	fd = open(QUEUE_POOL_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (fd >= 0 && queue_pool_count < QUEUE_POOL_BATCH &&
+	    (n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n &&
+		    queue_pool_count < QUEUE_POOL_BATCH; ) {
+			const struct dirent64 *de =
+			    (const struct dirent64 *)(buf + off);
+
+			off += de->d_reclen;
+			if (queue_pool_name_ok(de->d_name))
+				memcpy(queue_pool_names[queue_pool_count++],
+				    de->d_name, strlen(de->d_name) + 1);
+		}
 	}
-	while (queue_pool_count < QUEUE_POOL_BATCH &&
-	    (de = readdir(d)) != NULL) {
-		if (queue_pool_name_ok(de->d_name))
-			memcpy(queue_pool_names[queue_pool_count++],
-			    de->d_name, strlen(de->d_name) + 1);
-	}
-	closedir(d);
+	if (fd >= 0)
+		close(fd);
 	if (queue_pool_count == 0)
 		queue_pool_empty_at = now;
 	return queue_pool_count > 0;
