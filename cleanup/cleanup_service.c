@@ -11,6 +11,12 @@
  * and dropped so that the client hears the reason at its 0 chunk; a
  * client that goes away before the 0 chunk leaves nothing queued.
  *
+ * After reply 2 the client may send the next request on the same
+ * connection (smtpd keeps a few open): we wait for it at most
+ * CLEANUP_IDLE_MS, and not at all when the process is to finish
+ * (server_next_request()); the client then reconnects. After a refused
+ * request the connection ends, since content may follow it.
+ *
  * Parameters: myhostname, myorigin, header_checks, virtual_alias_maps,
  * virtual_alias_recursion_limit, virtual_alias_expansion_limit,
  * recipient_delimiter, hopcount_limit, header_size_limit,
@@ -32,6 +38,10 @@
 #include "proto.h"
 #include "queue.h"
 #include "rec.h"
+#include "server.h"
+
+/* Longer than smtpd keeps an idle connection (SMTPD_CLEANUP_IDLE_MS). */
+#define CLEANUP_IDLE_MS		10000
 
 static struct cleanup_settings cleanup_settings;
 static char *cleanup_myhostname, *cleanup_myorigin, *cleanup_delimiter;
@@ -207,21 +217,15 @@ done:
 	return result;
 }
 
-void
-cleanup_service(int fd)
+/* One request; true when the connection is at the start of the next. */
+static bool
+cleanup_request(struct conn *c)
 {
 	struct cleanup_message m;
 	struct queue_writer *w = NULL;
 	struct rec *req = rec_new();
-	struct conn *c;
-	int dup_fd = dup(fd);
+	bool more = false;
 
-	if (dup_fd < 0) {
-		log_error("dup: %m");
-		rec_free(&req);
-		return;
-	}
-	c = conn_new(dup_fd, cleanup_timeout_ms);
 	memset(&m, 0, sizeof(m));
 	if (rec_read(c, req) < 0) {
 		log_warn("cannot read cleanup request: %m");
@@ -245,6 +249,7 @@ cleanup_service(int fd)
 		queue_abort(&w);
 		goto out;
 	}
+	more = true;
 	if (m.fail_status != NULL) {
 		queue_abort(&w);
 		cleanup_reply_fail(c, &m);
@@ -263,5 +268,37 @@ cleanup_service(int fd)
 out:
 	cleanup_message_release(&m);
 	rec_free(&req);
+	return more;
+}
+
+/* Wait for the next request; false when the client is done or idle. */
+static bool
+cleanup_next_request(struct conn *c)
+{
+	ssize_t n;
+
+	if (!server_next_request())
+		return false;
+	if (c->in.len > 0)
+		return true;
+	c->timeout_ms = CLEANUP_IDLE_MS;
+	n = conn_fill(c);
+	c->timeout_ms = cleanup_timeout_ms;
+	return n > 0;
+}
+
+void
+cleanup_service(int fd)
+{
+	struct conn *c;
+	int dup_fd = dup(fd);
+
+	if (dup_fd < 0) {
+		log_error("dup: %m");
+		return;
+	}
+	c = conn_new(dup_fd, cleanup_timeout_ms);
+	while (cleanup_request(c) && cleanup_next_request(c))
+		;
 	conn_free(&c);
 }

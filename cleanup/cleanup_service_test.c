@@ -1,7 +1,8 @@
 /*
  * cleanup_service_test.c - the cleanup/1 conversation end to end over a
  * socketpair, in a temporary queue directory: replies, the queue file,
- * abort on EOF, message_size_limit, header_size_limit.
+ * abort on EOF, message_size_limit, header_size_limit, several requests
+ * on one connection.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -151,6 +152,61 @@ test_service(void)
 	xfree(&path);
 	xfree(&status);
 	xfree(&qid);
+
+	/* Two messages on one connection (smtpd keeps them open), then a
+	 * refused request ends it: what follows is not taken for another
+	 * request. */
+	{
+		int sv[2], replies = 0, oks = 0;
+		struct conn *client;
+		struct rec *r = rec_new(), *bad = rec_new();
+		DIR *d;
+		struct dirent *de;
+
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+		client = conn_new(sv[0], 5000);
+		rec_put(r, "proto", "cleanup/1");
+		rec_put(r, "origin", "smtpd");
+		rec_put(r, "sender", "a@b.test");
+		rec_put(r, "rcpt", "c@d.test");
+		rec_put(bad, "proto", "cleanup/1");	/* no rcpt */
+		rec_put(bad, "origin", "smtpd");
+		rec_put(bad, "sender", "a@b.test");
+		for (int i = 0; i < 2; i++) {
+			CHECK(rec_write(client, r) == 0);
+			CHECK(rec_write_chunk(client, "Subject: x\n\nbody\n",
+			    17) == 0);
+			CHECK(rec_write_chunk(client, NULL, 0) == 0);
+		}
+		CHECK(rec_write(client, bad) == 0);
+		CHECK(rec_write(client, r) == 0);
+		CHECK(conn_flush(client) == 0);
+		shutdown(sv[0], SHUT_WR);
+		cleanup_service(sv[1]);
+		close(sv[1]);
+		while (rec_read(client, bad) == 0) {
+			replies++;
+			if (rec_get(bad, "status") != NULL &&
+			    strcmp(rec_get(bad, "status"), "ok") == 0)
+				oks++;
+		}
+		CHECK(replies == 5);
+		CHECK(oks == 4);
+		CHECK(incoming_count(name, sizeof(name)) == 2);
+		d = opendir("incoming");
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(name, sizeof(name), "incoming/%s",
+			    de->d_name);
+			unlink(name);
+		}
+		if (d != NULL)
+			closedir(d);
+		rec_free(&r);
+		rec_free(&bad);
+		conn_free(&client);
+	}
 
 	buf_free(&big);
 	rmdir("incoming");

@@ -258,6 +258,20 @@ server_should_exit_now(void)
 	return false;
 }
 
+bool
+server_next_request(void)
+{
+	if (server_should_exit_now())
+		return false;
+	/* The loop counts the connection's first request when it ends. */
+	if (server_def != NULL && !server_standalone &&
+	    !server_def->long_lived &&
+	    server_max_use > 0 && server_used + 1 >= server_max_use)
+		return false;
+	server_used++;
+	return true;
+}
+
 static void
 server_single_loop(void)
 {

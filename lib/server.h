@@ -79,5 +79,11 @@ bool server_jailed(void);
 struct event_loop *server_loop(void);
 /* true after SIGTERM: finish the current session, then exit. */
 bool server_stopping(void);
+/* Single server whose clients may send several requests on one
+ * connection: call before waiting for each request after the first. It
+ * counts toward max_use; false when the process is to finish (SIGTERM,
+ * max_use, a changed lookup table): then close the connection without
+ * reading another request, and the client sends it on a new one. */
+bool server_next_request(void);
 
 #endif

@@ -7,6 +7,17 @@
  * hears 451 at once and retries later. Replies are parsed with rec_parse()
  * from our own input buffer. Cleanup's reply text is passed to the client
  * only after checking its code and DSN and dropping control characters.
+ *
+ * A connection whose message was queued goes to a small pool and carries
+ * the process's next message (cleanup waits for another request after
+ * its final reply): no connect, accept and close per message, and the
+ * cleanup process stays busy instead of telling the master IDLE and BUSY
+ * each time. Cleanup may close a pooled connection at any time before
+ * it reads the next request (idle, max_use, stopping): so on a reused
+ * connection only the envelope goes out before reply 1, and a failure
+ * before reply 1 is retried once on a new connection, where nothing has
+ * been queued yet. Pooled connections idle for SMTPD_CLEANUP_IDLE_MS
+ * are closed.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "mem.h"
 #include "proto.h"
@@ -24,6 +36,8 @@
 #define SMTPD_CLEANUP_IN_MAX	(64 * 1024)
 #define SMTPD_CLEANUP_CHUNK	(64 * 1024)
 #define SMTPD_CLEANUP_WRITE_ERROR "451 4.3.0 Error: queue file write error"
+#define SMTPD_CLEANUP_POOL	16
+#define SMTPD_CLEANUP_IDLE_MS	2000
 
 struct smtpd_cleanup {
 	struct event_loop *loop;
@@ -35,17 +49,33 @@ struct smtpd_cleanup {
 	char *qid;
 	char *reply;
 	bool above_high;	/* backlog passed HIGH: tell when it drains */
+	/* A reused connection before reply 1: the envelope, to send again
+	 * on a new connection, and how much of out is still envelope. */
+	struct buf *envelope;
+	size_t envelope_unsent;
 	smtpd_cleanup_fn fn;
 	void *ctx;
 };
 
+/* Idle connections, the most recently used last. */
+static struct {
+	int fd;
+	int64_t since;
+} smtpd_cleanup_pool[SMTPD_CLEANUP_POOL];
+static size_t smtpd_cleanup_pooled;
+static struct event_timer smtpd_cleanup_pool_timer;
+
 static void smtpd_cleanup_event(int fd, int events, void *ctx);
+static bool smtpd_cleanup_retry(struct smtpd_cleanup *c);
 
 static void
 smtpd_cleanup_fail(struct smtpd_cleanup *c, const char *reply,
     const char *why)
 {
 	if (c->state == SMTPD_CLEANUP_FAILED || c->state == SMTPD_CLEANUP_DONE)
+		return;
+	/* A pooled connection cleanup had closed: nothing was queued. */
+	if (why != NULL && c->envelope != NULL && smtpd_cleanup_retry(c))
 		return;
 	if (why != NULL)
 		log_warn("%s%scleanup: %s", c->qid ? c->qid : "",
@@ -61,23 +91,35 @@ smtpd_cleanup_fail(struct smtpd_cleanup *c, const char *reply,
 	}
 }
 
+/* What may be written now: on a reused connection before reply 1, only
+ * the envelope. */
+static size_t
+smtpd_cleanup_sendable(const struct smtpd_cleanup *c)
+{
+	return c->envelope != NULL ? c->envelope_unsent : c->out.len;
+}
+
 static void
 smtpd_cleanup_watch(struct smtpd_cleanup *c)
 {
 	if (c->fd >= 0)
-		(void)event_mod(c->loop, c->fd,
-		    EVENT_READ | (c->out.len > 0 ? EVENT_WRITE : 0));
+		(void)event_mod(c->loop, c->fd, EVENT_READ |
+		    (smtpd_cleanup_sendable(c) > 0 ? EVENT_WRITE : 0));
 }
 
 /* Write what we can; 0, or -1 after a failure. */
 static int
 smtpd_cleanup_flush(struct smtpd_cleanup *c)
 {
-	while (c->out.len > 0 && c->fd >= 0) {
-		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+	size_t len;
+
+	while ((len = smtpd_cleanup_sendable(c)) > 0 && c->fd >= 0) {
+		ssize_t n = send(c->fd, c->out.data, len, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			if (c->envelope != NULL)
+				c->envelope_unsent -= (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -85,36 +127,156 @@ smtpd_cleanup_flush(struct smtpd_cleanup *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		smtpd_cleanup_fail(c, NULL, strerror(errno));
-		return -1;
+		return c->state == SMTPD_CLEANUP_FAILED ? -1 : 0;
 	}
 	smtpd_cleanup_watch(c);
 	return 0;
+}
+
+static int
+smtpd_cleanup_connect(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(PROTO_CLEANUP_PATH) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, PROTO_CLEANUP_PATH, strlen(PROTO_CLEANUP_PATH));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warn("cleanup: socket: %m");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 &&
+	    errno != EINPROGRESS) {
+		log_warn("connect to %s: %m", PROTO_CLEANUP_PATH);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+smtpd_cleanup_pool_remove(struct event_loop *loop, size_t i)
+{
+	event_del(loop, smtpd_cleanup_pool[i].fd);
+	close(smtpd_cleanup_pool[i].fd);
+	memmove(&smtpd_cleanup_pool[i], &smtpd_cleanup_pool[i + 1],
+	    (smtpd_cleanup_pooled - i - 1) * sizeof(smtpd_cleanup_pool[0]));
+	smtpd_cleanup_pooled--;
+}
+
+/* An idle connection is readable: cleanup closed it (or misbehaves). */
+static void
+smtpd_cleanup_pool_event(int fd, int events, void *ctx)
+{
+	struct event_loop *loop = ctx;
+
+	(void)events;
+	for (size_t i = 0; i < smtpd_cleanup_pooled; i++)
+		if (smtpd_cleanup_pool[i].fd == fd) {
+			smtpd_cleanup_pool_remove(loop, i);
+			return;
+		}
+}
+
+static void
+smtpd_cleanup_pool_expire(void *ctx)
+{
+	struct event_loop *loop = ctx;
+	int64_t now = io_now_ms();
+
+	/* Oldest first. */
+	while (smtpd_cleanup_pooled > 0 &&
+	    now - smtpd_cleanup_pool[0].since >= SMTPD_CLEANUP_IDLE_MS)
+		smtpd_cleanup_pool_remove(loop, 0);
+	if (smtpd_cleanup_pooled > 0)
+		event_timer_set(loop, &smtpd_cleanup_pool_timer,
+		    smtpd_cleanup_pool[0].since + SMTPD_CLEANUP_IDLE_MS - now,
+		    smtpd_cleanup_pool_expire, loop);
+}
+
+/* Keep fd, idle, for the next message; closes it when the pool is full. */
+static void
+smtpd_cleanup_pool_put(struct event_loop *loop, int fd)
+{
+	event_del(loop, fd);
+	if (smtpd_cleanup_pooled == SMTPD_CLEANUP_POOL ||
+	    event_add(loop, fd, EVENT_READ, smtpd_cleanup_pool_event,
+	    loop) < 0) {
+		close(fd);
+		return;
+	}
+	smtpd_cleanup_pool[smtpd_cleanup_pooled].fd = fd;
+	smtpd_cleanup_pool[smtpd_cleanup_pooled].since = io_now_ms();
+	smtpd_cleanup_pooled++;
+	if (!event_timer_armed(&smtpd_cleanup_pool_timer))
+		event_timer_set(loop, &smtpd_cleanup_pool_timer,
+		    SMTPD_CLEANUP_IDLE_MS, smtpd_cleanup_pool_expire, loop);
+}
+
+/* The most recently used idle connection, or -1. */
+static int
+smtpd_cleanup_pool_get(struct event_loop *loop)
+{
+	int fd;
+
+	if (smtpd_cleanup_pooled == 0)
+		return -1;
+	fd = smtpd_cleanup_pool[--smtpd_cleanup_pooled].fd;
+	event_del(loop, fd);
+	return fd;
+}
+
+/* Send the envelope again on a new connection, then what content
+ * waits. false when cleanup cannot be reached. */
+static bool
+smtpd_cleanup_retry(struct smtpd_cleanup *c)
+{
+	struct buf out;
+	int fd;
+
+	event_del(c->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if ((fd = smtpd_cleanup_connect()) < 0)
+		return false;
+	if (event_add(c->loop, fd, EVENT_READ | EVENT_WRITE,
+	    smtpd_cleanup_event, c) < 0) {
+		close(fd);
+		return false;
+	}
+	c->fd = fd;
+	buf_init(&out, SMTPD_CLEANUP_OUT_MAX);
+	if (buf_add(&out, c->envelope->data, c->envelope->len) < 0 ||
+	    buf_add(&out, c->out.data + c->envelope_unsent,
+	    c->out.len - c->envelope_unsent) < 0) {
+		buf_release(&out);
+		return false;
+	}
+	buf_release(&c->out);
+	c->out = out;
+	buf_free(&c->envelope);
+	c->envelope_unsent = 0;
+	buf_reset(&c->in);
+	rec_free(&c->reply_rec);
+	c->reply_rec = rec_new();
+	(void)smtpd_cleanup_flush(c);
+	return true;
 }
 
 struct smtpd_cleanup *
 smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
     smtpd_cleanup_fn fn, void *ctx)
 {
-	struct sockaddr_un sun;
 	struct smtpd_cleanup *c;
-	int fd;
+	int fd = smtpd_cleanup_pool_get(loop);
+	bool reused = fd >= 0;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(PROTO_CLEANUP_PATH) >= sizeof(sun.sun_path))
+	if (!reused && (fd = smtpd_cleanup_connect()) < 0)
 		return NULL;
-	memcpy(sun.sun_path, PROTO_CLEANUP_PATH, strlen(PROTO_CLEANUP_PATH));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_warn("cleanup: socket: %m");
-		return NULL;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 &&
-	    errno != EINPROGRESS) {
-		log_warn("connect to %s: %m", PROTO_CLEANUP_PATH);
-		close(fd);
-		return NULL;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->loop = loop;
 	c->fd = fd;
@@ -137,6 +299,11 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 		smtpd_cleanup_close(&c);
 		return NULL;
 	}
+	if (reused) {
+		c->envelope = buf_new(c->out.len);
+		(void)buf_add(c->envelope, c->out.data, c->out.len);
+		c->envelope_unsent = c->out.len;
+	}
 	(void)smtpd_cleanup_flush(c);
 	if (c->state == SMTPD_CLEANUP_FAILED) {
 		smtpd_cleanup_close(&c);
@@ -158,6 +325,7 @@ smtpd_cleanup_close(struct smtpd_cleanup **c_r)
 	}
 	buf_release(&c->out);
 	buf_release(&c->in);
+	buf_free(&c->envelope);
 	rec_free(&c->reply_rec);
 	xfree(&c->qid);
 	xfree(&c->reply);
@@ -281,6 +449,8 @@ smtpd_cleanup_got_reply(struct smtpd_cleanup *c)
 		c->qid = xstrdup(qid);
 		if (c->state == SMTPD_CLEANUP_WAIT_QID)
 			c->state = SMTPD_CLEANUP_READY;
+		buf_free(&c->envelope);	/* the content may go now */
+		c->envelope_unsent = 0;
 		return true;
 	}
 	if (c->state != SMTPD_CLEANUP_FINISHING || c->out.len > 0) {
@@ -290,8 +460,12 @@ smtpd_cleanup_got_reply(struct smtpd_cleanup *c)
 	c->state = SMTPD_CLEANUP_DONE;
 	xfree(&c->reply);
 	c->reply = xasprintf("250 2.0.0 Ok: queued as %s", c->qid);
-	event_del(c->loop, c->fd);
-	close(c->fd);
+	if (c->in.len == 0)	/* nothing unasked-for after it */
+		smtpd_cleanup_pool_put(c->loop, c->fd);
+	else {
+		event_del(c->loop, c->fd);
+		close(c->fd);
+	}
 	c->fd = -1;
 	return false;
 }
