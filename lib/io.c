@@ -50,6 +50,38 @@ io_write_all(int fd, const void *data, size_t len)
 }
 
 int
+io_writev_all(int fd, struct iovec *iov, int n)
+{
+	for (;;) {
+		ssize_t done;
+
+		while (n > 0 && iov->iov_len == 0) {
+			iov++;
+			n--;
+		}
+		if (n == 0)
+			return 0;
+		done = writev(fd, iov, n);
+		if (done < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (io_wait(fd, POLLOUT, -1) < 0)
+					return -1;
+				continue;
+			}
+			return -1;
+		}
+		for (; n > 0 && (size_t)done >= iov->iov_len; iov++, n--)
+			done -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= (size_t)done;
+		}
+	}
+}
+
+int
 io_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 
@@ -18,6 +19,8 @@
 int64_t io_now_ms(void);
 /* Write all len bytes (blocking fd). 0 or -1 with errno. */
 int io_write_all(int fd, const void *data, size_t len);
+/* The same for iov[0..n), which it changes as it goes. */
+int io_writev_all(int fd, struct iovec *iov, int n);
 /* Wait until fd is ready for events (POLLIN/POLLOUT) or the deadline
  * passes: 0 ready, -1 with errno ETIMEDOUT or other. deadline < 0 waits
  * forever. */

@@ -1,6 +1,6 @@
 /*
  * io_test.c - tests for lib/io.c: atomic file writes, bounded file reads,
- * mkdirs, waits with deadlines. Works in a fresh temporary directory.
+ * writev with partial writes, mkdirs, waits with deadlines. Works in a fresh temporary directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -64,6 +65,45 @@ test_write_file_atomic(void)
 	CHECK(stat("empty", &st) == 0 && st.st_size == 0);
 	umask(old);
 	buf_free(&b);
+}
+
+/* Partial writes and a full socket buffer: everything arrives, in order,
+ * empty pieces skipped. */
+static void
+test_writev_all(void)
+{
+	static char a[150000], b[70000];
+	struct iovec iov[4];
+	struct buf *got = buf_new(sizeof(a) + sizeof(b) + 16);
+	char chunk[4096];
+	ssize_t n;
+	int sv[2], status;
+	pid_t pid;
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(io_set_nonblock(sv[1], true) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		iov[0] = (struct iovec){ .iov_base = a, .iov_len = sizeof(a) };
+		iov[1] = (struct iovec){ .iov_base = b, .iov_len = 0 };
+		iov[2] = (struct iovec){ .iov_base = b, .iov_len = sizeof(b) };
+		iov[3] = (struct iovec){ .iov_base = "end", .iov_len = 3 };
+		_exit(io_writev_all(sv[1], iov, 4) == 0 ? 0 : 1);
+	}
+	close(sv[1]);
+	while ((n = read(sv[0], chunk, sizeof(chunk))) > 0)
+		CHECK(buf_add(got, chunk, (size_t)n) == 0);
+	close(sv[0]);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	CHECK(got->len == sizeof(a) + sizeof(b) + 3);
+	CHECK(got->len > sizeof(a) && memcmp(got->data, a, sizeof(a)) == 0 &&
+	    memcmp(got->data + sizeof(a), b, sizeof(b)) == 0 &&
+	    memcmp(got->data + got->len - 3, "end", 3) == 0);
+	buf_free(&got);
 }
 
 static void
@@ -194,6 +234,7 @@ main(void)
 		return 1;
 	}
 	TEST_RUN(test_write_file_atomic);
+	TEST_RUN(test_writev_all);
 	TEST_RUN(test_read_file);
 	TEST_RUN(test_mkdirs);
 	TEST_RUN(test_fsync_parent);

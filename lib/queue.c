@@ -239,18 +239,23 @@ queue_write_envelope(struct queue_writer *w, const struct rec *env)
 	return rc;
 }
 
-/* Write the buffered content as one chunk. */
+/* Write the buffered content as one chunk, then tail (the end record
+ * at commit: one system call for a small message). */
 static int
-queue_flush_chunk(struct queue_writer *w)
+queue_flush_chunk(struct queue_writer *w, const char *tail, size_t tail_len)
 {
 	char header[32];
-	int n;
+	struct iovec iov[3];
+	int n = 0;
 
-	if (w->chunk.len == 0)
-		return 0;
-	n = snprintf(header, sizeof(header), "%zu\n", w->chunk.len);
-	if (io_write_all(w->fd, header, (size_t)n) < 0 ||
-	    io_write_all(w->fd, w->chunk.data, w->chunk.len) < 0)
+	if (w->chunk.len > 0)
+		n = snprintf(header, sizeof(header), "%zu\n", w->chunk.len);
+	iov[0] = (struct iovec){ .iov_base = header, .iov_len = (size_t)n };
+	iov[1] = (struct iovec){ .iov_base = w->chunk.data,
+		.iov_len = w->chunk.len };
+	iov[2] = (struct iovec){ .iov_base = (char *)tail,
+		.iov_len = tail_len };
+	if (io_writev_all(w->fd, iov, 3) < 0)
 		return -1;
 	buf_reset(&w->chunk);
 	return 0;
@@ -278,7 +283,8 @@ queue_write_content(struct queue_writer *w, const void *data, size_t len)
 		p += n;
 		len -= n;
 		w->content_size += n;
-		if (w->chunk.len == QUEUE_CHUNK && queue_flush_chunk(w) < 0)
+		if (w->chunk.len == QUEUE_CHUNK &&
+		    queue_flush_chunk(w, NULL, 0) < 0)
 			return -1;
 	}
 	return 0;
@@ -309,8 +315,7 @@ queue_commit(struct queue_writer **w_r)
 		goto fail;
 	}
 	n = snprintf(end, sizeof(end), "0\nend=%zu\n\n", w->content_size);
-	if (queue_flush_chunk(w) < 0 ||
-	    io_write_all(w->fd, end, (size_t)n) < 0 || fsync(w->fd) < 0)
+	if (queue_flush_chunk(w, end, (size_t)n) < 0 || fsync(w->fd) < 0)
 		goto fail;
 	if (close(w->fd) < 0) {
 		w->fd = -1;
