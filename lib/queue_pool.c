@@ -5,7 +5,9 @@
  * (unique: the ID contains the inode number). Several cleanup processes
  * claim from the pool at once: each reads up to QUEUE_POOL_BATCH names
  * per directory scan and claims one by renaming it away, so a name
- * another process took first fails with ENOENT and the next is tried. A
+ * another process took first fails with ENOENT and the next is tried.
+ * All read the names in the same order, so each starts at a place of
+ * its own in its batch (by pid) rather than racing for the first. A
  * scan that finds the pool empty is not repeated for
  * QUEUE_POOL_EMPTY_MS, so a quiet pool costs one readdir per interval,
  * not one per message.
@@ -42,9 +44,10 @@
 #define QUEUE_POOL_EMPTY_MS	1000
 #define QUEUE_POOL_PATH_MAX	(sizeof(QUEUE_POOL_DIR) + QUEUE_ID_MAX + 1)
 
-/* cleanup's batch of names from the last scan. */
+/* cleanup's batch of names from the last scan, tried from
+ * queue_pool_first round to queue_pool_first - 1. */
 static char queue_pool_names[QUEUE_POOL_BATCH][QUEUE_ID_MAX];
-static size_t queue_pool_next, queue_pool_count;
+static size_t queue_pool_first, queue_pool_tried, queue_pool_count;
 static int64_t queue_pool_empty_at = -QUEUE_POOL_EMPTY_MS;
 
 /* qmgr's estimate of the files in free/. */
@@ -69,7 +72,7 @@ queue_pool_scan(void)
 	ssize_t n = 0;
 	int fd;
 
-	queue_pool_next = queue_pool_count = 0;
+	queue_pool_tried = queue_pool_count = 0;
 	if (now - queue_pool_empty_at < QUEUE_POOL_EMPTY_MS)
 		return false;
 	fd = open(QUEUE_POOL_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -90,6 +93,8 @@ queue_pool_scan(void)
 		close(fd);
 	if (queue_pool_count == 0)
 		queue_pool_empty_at = now;
+	else
+		queue_pool_first = (size_t)getpid() % queue_pool_count;
 	return queue_pool_count > 0;
 }
 
@@ -102,7 +107,7 @@ queue_pool_claim(const char *tmp_path)
 	int fd;
 
 	for (;;) {
-		if (queue_pool_next == queue_pool_count) {
+		if (queue_pool_tried == queue_pool_count) {
 			/* One scan per call: its names may all be taken
 			 * or leftovers. */
 			if (scanned || !queue_pool_scan())
@@ -110,11 +115,8 @@ queue_pool_claim(const char *tmp_path)
 			scanned = true;
 		}
 		snprintf(from, sizeof(from), "%s/%s", QUEUE_POOL_DIR,
-		    queue_pool_names[queue_pool_next++]);
-		/* A non-empty file is a crash's leftover, qmgr's to judge. */
-		if (fstatat(AT_FDCWD, from, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode) || st.st_size != 0)
-			continue;
+		    queue_pool_names[(queue_pool_first + queue_pool_tried++) %
+		    queue_pool_count]);
 		if (io_rename_new(from, tmp_path) < 0)
 			continue;	/* another cleanup was first */
 		fd = open(tmp_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -123,8 +125,8 @@ queue_pool_claim(const char *tmp_path)
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size == 0 && st.st_nlink == 1)
 			return fd;
-		/* Changed under us (it cannot, short of an admin): give it
-		 * back unread. */
+		/* A crash's leftover (qmgr's to judge) or changed under us:
+		 * give it back unread. */
 		close(fd);
 		if (rename(tmp_path, from) < 0)
 			log_warn("rename %s %s: %m", tmp_path, from);
