@@ -27,6 +27,12 @@
  *   reply 2:  proto=cleanup/1, status=ok, qid=ID (the file is in
  *             incoming/, fsynced) | status=CODE (451, 550, 552, 554),
  *             dsn=X.Y.Z, text=... for the client.
+ *   After reply 2 the client may send another request on the same
+ *   connection; cleanup may close it instead of reading one (idle,
+ *   max_use, stopping), so a client that reuses a connection sends only
+ *   the request until reply 1 and retries on a new connection when the
+ *   old one closes first. A refused request (reply 1 not ok) ends the
+ *   connection.
  *
  * qmgr/1 (postern -> qmgr on PROTO_QMGR_PATH; qmgr learns of cleanup's
  *   commits from the file system, through inotify; the wakeup record
