@@ -28,25 +28,9 @@ io_now_ms(void)
 int
 io_write_all(int fd, const void *data, size_t len)
 {
-	const char *p = data;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if (io_wait(fd, POLLOUT, -1) < 0)
-					return -1;
-				continue;
-			}
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return io_writev_all(fd, &iov, 1);
 }
 
 int
