@@ -46,6 +46,21 @@ collect(void *ctx, const char *data, size_t len)
 	return buf_add(ctx, data, len);
 }
 
+/* A request from smtpd; without rcpt, one cleanup refuses. */
+static struct rec *
+request(bool with_rcpt)
+{
+	struct rec *r = rec_new();
+
+	rec_put(r, "proto", "cleanup/1");
+	rec_put(r, "origin", "smtpd");
+	rec_put(r, "sender", "a@b.test");
+	rec_put(r, "client_addr", "192.0.2.1");
+	if (with_rcpt)
+		rec_put(r, "rcpt", "c@d.test");
+	return r;
+}
+
 /* Send the request and content (end: send the 0 chunk), run cleanup,
  * and return the status of the last reply ("" when none). */
 static char *
@@ -53,17 +68,12 @@ converse(const char *content, bool end, char **qid_r)
 {
 	int sv[2];
 	struct conn *client;
-	struct rec *r = rec_new();
+	struct rec *r = request(true);
 	char *status = xstrdup("");
 	size_t len = strlen(content);
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	client = conn_new(sv[0], 5000);
-	rec_put(r, "proto", "cleanup/1");
-	rec_put(r, "origin", "smtpd");
-	rec_put(r, "sender", "a@b.test");
-	rec_put(r, "client_addr", "192.0.2.1");
-	rec_put(r, "rcpt", "c@d.test");
 	CHECK(rec_write(client, r) == 0);
 	for (size_t off = 0; off < len; off += 1000)
 		CHECK(rec_write_chunk(client, content + off,
@@ -159,19 +169,12 @@ test_service(void)
 	{
 		int sv[2], replies = 0, oks = 0;
 		struct conn *client;
-		struct rec *r = rec_new(), *bad = rec_new();
+		struct rec *r = request(true), *bad = request(false);
 		DIR *d;
 		struct dirent *de;
 
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 		client = conn_new(sv[0], 5000);
-		rec_put(r, "proto", "cleanup/1");
-		rec_put(r, "origin", "smtpd");
-		rec_put(r, "sender", "a@b.test");
-		rec_put(r, "rcpt", "c@d.test");
-		rec_put(bad, "proto", "cleanup/1");	/* no rcpt */
-		rec_put(bad, "origin", "smtpd");
-		rec_put(bad, "sender", "a@b.test");
 		for (int i = 0; i < 2; i++) {
 			CHECK(rec_write(client, r) == 0);
 			CHECK(rec_write_chunk(client, "Subject: x\n\nbody\n",
