@@ -198,6 +198,21 @@ event_mod(struct event_loop *loop, int fd, int events)
 	return 0;
 }
 
+int
+event_set(struct event_loop *loop, int fd, int events, event_fd_fn fn,
+    void *ctx)
+{
+	struct event_reg *reg = event_reg(loop, fd);
+
+	if (reg == NULL || fn == NULL) {
+		errno = reg == NULL ? ENOENT : EINVAL;
+		return -1;
+	}
+	reg->fn = fn;
+	reg->ctx = ctx;
+	return event_mod(loop, fd, events);
+}
+
 void
 event_del(struct event_loop *loop, int fd)
 {

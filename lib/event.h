@@ -42,6 +42,11 @@ int event_add(struct event_loop *loop, int fd, int events, event_fd_fn fn,
     void *ctx);
 /* Change the events watched (0 = none, but stay registered). */
 int event_mod(struct event_loop *loop, int fd, int events);
+/* Give a registered fd new events and a new callback: a connection
+ * changing hands (lib/connpool). An event already reported for it in the
+ * current round goes to the new callback. */
+int event_set(struct event_loop *loop, int fd, int events, event_fd_fn fn,
+    void *ctx);
 /* Stop watching fd (before closing it). */
 void event_del(struct event_loop *loop, int fd);
 /* Arm (or re-arm) t to call fn(ctx) after ms milliseconds. */

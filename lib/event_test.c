@@ -252,6 +252,34 @@ test_exclusive(void)
 	event_free(&loop);
 }
 
+/* event_set hands a registered descriptor to another callback. */
+static void
+test_set(void)
+{
+	struct event_loop *loop = event_new();
+	int p[2];
+	struct pctx a, b;
+
+	CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+	a = (struct pctx){ loop, p[0], -1, 'a', 0, 0 };
+	b = (struct pctx){ loop, p[0], -1, 'b', 0, 0 };
+	CHECK(event_set(loop, p[0], EVENT_READ, pipe_fn, &b) < 0);
+	CHECK(errno == ENOENT);
+	CHECK(event_add(loop, p[0], 0, pipe_fn, &a) == 0);
+	CHECK(event_set(loop, p[0], EVENT_READ, pipe_fn, &b) == 0);
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK(event_run_once(loop, 100) == 0);
+	CHECK(a.calls == 0 && b.calls == 1);
+	CHECK(event_set(loop, p[0], EVENT_READ, pipe_fn, &a) == 0);
+	CHECK(write(p[1], "y", 1) == 1);
+	CHECK(event_run_once(loop, 100) == 0);
+	CHECK(a.calls == 1 && b.calls == 1);
+	event_del(loop, p[0]);
+	close(p[0]);
+	close(p[1]);
+	event_free(&loop);
+}
+
 static void
 test_pipe_write(void)
 {
@@ -496,6 +524,7 @@ main(void)
 	TEST_RUN(test_timer_rearm);
 	TEST_RUN(test_timer_no_starvation);
 	TEST_RUN(test_pipe_read);
+	TEST_RUN(test_set);
 	TEST_RUN(test_pipe_write);
 	TEST_RUN(test_exclusive);
 	TEST_RUN(test_delete_other);

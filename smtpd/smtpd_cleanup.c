@@ -8,16 +8,13 @@
  * from our own input buffer. Cleanup's reply text is passed to the client
  * only after checking its code and DSN and dropping control characters.
  *
- * A connection whose message was queued goes to a small pool and carries
- * the process's next message (cleanup waits for another request after
- * its final reply): no connect, accept and close per message, and the
- * cleanup process stays busy instead of telling the master IDLE and BUSY
- * each time. Cleanup may close a pooled connection at any time before
- * it reads the next request (idle, max_use, stopping): so on a reused
- * connection only the envelope goes out before reply 1, and a failure
- * before reply 1 is retried once on a new connection, where nothing has
- * been queued yet. Pooled connections idle for SMTPD_CLEANUP_IDLE_MS
- * are closed.
+ * A connection whose message was queued goes to the process's pool
+ * (lib/connpool) and carries its next message: cleanup waits for another
+ * request after its final reply. Cleanup may close a pooled connection
+ * at any time before it reads the next request (idle, max_use, reload,
+ * stopping): so on a reused connection only the envelope goes out before
+ * reply 1, and a failure before reply 1 is retried once on a new
+ * connection, where nothing has been queued yet.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "connpool.h"
 #include "io.h"
 #include "log.h"
 #include "mem.h"
@@ -57,13 +55,8 @@ struct smtpd_cleanup {
 	void *ctx;
 };
 
-/* Idle connections, the most recently used last. */
-static struct {
-	int fd;
-	int64_t since;
-} smtpd_cleanup_pool[SMTPD_CLEANUP_POOL];
-static size_t smtpd_cleanup_pooled;
-static struct event_timer smtpd_cleanup_pool_timer;
+/* Idle connections to cleanup, made with the first message. */
+static struct connpool *smtpd_cleanup_pool;
 
 static void smtpd_cleanup_event(int fd, int events, void *ctx);
 static bool smtpd_cleanup_retry(struct smtpd_cleanup *c);
@@ -158,78 +151,6 @@ smtpd_cleanup_connect(void)
 	return fd;
 }
 
-static void
-smtpd_cleanup_pool_remove(struct event_loop *loop, size_t i)
-{
-	event_del(loop, smtpd_cleanup_pool[i].fd);
-	close(smtpd_cleanup_pool[i].fd);
-	memmove(&smtpd_cleanup_pool[i], &smtpd_cleanup_pool[i + 1],
-	    (smtpd_cleanup_pooled - i - 1) * sizeof(smtpd_cleanup_pool[0]));
-	smtpd_cleanup_pooled--;
-}
-
-/* An idle connection is readable: cleanup closed it (or misbehaves). */
-static void
-smtpd_cleanup_pool_event(int fd, int events, void *ctx)
-{
-	struct event_loop *loop = ctx;
-
-	(void)events;
-	for (size_t i = 0; i < smtpd_cleanup_pooled; i++)
-		if (smtpd_cleanup_pool[i].fd == fd) {
-			smtpd_cleanup_pool_remove(loop, i);
-			return;
-		}
-}
-
-static void
-smtpd_cleanup_pool_expire(void *ctx)
-{
-	struct event_loop *loop = ctx;
-	int64_t now = io_now_ms();
-
-	/* Oldest first. */
-	while (smtpd_cleanup_pooled > 0 &&
-	    now - smtpd_cleanup_pool[0].since >= SMTPD_CLEANUP_IDLE_MS)
-		smtpd_cleanup_pool_remove(loop, 0);
-	if (smtpd_cleanup_pooled > 0)
-		event_timer_set(loop, &smtpd_cleanup_pool_timer,
-		    smtpd_cleanup_pool[0].since + SMTPD_CLEANUP_IDLE_MS - now,
-		    smtpd_cleanup_pool_expire, loop);
-}
-
-/* Keep fd, idle, for the next message; closes it when the pool is full. */
-static void
-smtpd_cleanup_pool_put(struct event_loop *loop, int fd)
-{
-	event_del(loop, fd);
-	if (smtpd_cleanup_pooled == SMTPD_CLEANUP_POOL ||
-	    event_add(loop, fd, EVENT_READ, smtpd_cleanup_pool_event,
-	    loop) < 0) {
-		close(fd);
-		return;
-	}
-	smtpd_cleanup_pool[smtpd_cleanup_pooled].fd = fd;
-	smtpd_cleanup_pool[smtpd_cleanup_pooled].since = io_now_ms();
-	smtpd_cleanup_pooled++;
-	if (!event_timer_armed(&smtpd_cleanup_pool_timer))
-		event_timer_set(loop, &smtpd_cleanup_pool_timer,
-		    SMTPD_CLEANUP_IDLE_MS, smtpd_cleanup_pool_expire, loop);
-}
-
-/* The most recently used idle connection, or -1. */
-static int
-smtpd_cleanup_pool_get(struct event_loop *loop)
-{
-	int fd;
-
-	if (smtpd_cleanup_pooled == 0)
-		return -1;
-	fd = smtpd_cleanup_pool[--smtpd_cleanup_pooled].fd;
-	event_del(loop, fd);
-	return fd;
-}
-
 /* Send the envelope again on a new connection, then what content
  * waits. false when cleanup cannot be reached. */
 static bool
@@ -271,28 +192,35 @@ struct smtpd_cleanup *
 smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
     smtpd_cleanup_fn fn, void *ctx)
 {
-	struct smtpd_cleanup *c;
-	int fd = smtpd_cleanup_pool_get(loop);
-	bool reused = fd >= 0;
+	struct smtpd_cleanup *c = xcalloc(1, sizeof(*c));
+	bool reused;
 
-	if (!reused && (fd = smtpd_cleanup_connect()) < 0)
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
+	if (smtpd_cleanup_pool == NULL)
+		smtpd_cleanup_pool = connpool_new(loop, SMTPD_CLEANUP_POOL,
+		    SMTPD_CLEANUP_IDLE_MS);
 	c->loop = loop;
-	c->fd = fd;
 	c->fn = fn;
 	c->ctx = ctx;
 	c->state = SMTPD_CLEANUP_WAIT_QID;
 	buf_init(&c->out, SMTPD_CLEANUP_OUT_MAX);
 	buf_init(&c->in, SMTPD_CLEANUP_IN_MAX);
 	c->reply_rec = rec_new();
-	if (event_add(loop, fd, EVENT_READ | EVENT_WRITE, smtpd_cleanup_event,
-	    c) < 0) {
-		log_warn("cleanup: event_add: %m");
-		close(fd);
-		c->fd = -1;
-		smtpd_cleanup_close(&c);
-		return NULL;
+	c->fd = connpool_take(smtpd_cleanup_pool, PROTO_CLEANUP_PATH,
+	    EVENT_READ | EVENT_WRITE, smtpd_cleanup_event, c);
+	reused = c->fd >= 0;
+	if (!reused) {
+		int fd = smtpd_cleanup_connect();
+
+		if (fd < 0 || event_add(loop, fd, EVENT_READ | EVENT_WRITE,
+		    smtpd_cleanup_event, c) < 0) {
+			if (fd >= 0) {
+				log_warn("cleanup: event_add: %m");
+				close(fd);
+			}
+			smtpd_cleanup_close(&c);
+			return NULL;
+		}
+		c->fd = fd;
 	}
 	if (rec_format(envelope, &c->out) < 0) {
 		log_warn("cleanup: envelope too large");
@@ -461,7 +389,7 @@ smtpd_cleanup_got_reply(struct smtpd_cleanup *c)
 	xfree(&c->reply);
 	c->reply = xasprintf("250 2.0.0 Ok: queued as %s", c->qid);
 	if (c->in.len == 0)	/* nothing unasked-for after it */
-		smtpd_cleanup_pool_put(c->loop, c->fd);
+		connpool_put(smtpd_cleanup_pool, PROTO_CLEANUP_PATH, c->fd);
 	else {
 		event_del(c->loop, c->fd);
 		close(c->fd);
