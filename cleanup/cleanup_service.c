@@ -275,16 +275,9 @@ out:
 static bool
 cleanup_next_request(struct conn *c)
 {
-	ssize_t n;
-
-	if (!server_next_request())
+	if (!server_next_request(c->fd, c->in.len > 0, CLEANUP_IDLE_MS))
 		return false;
-	if (c->in.len > 0)
-		return true;
-	c->timeout_ms = CLEANUP_IDLE_MS;
-	n = conn_fill(c);
-	c->timeout_ms = cleanup_timeout_ms;
-	return n > 0;
+	return c->in.len > 0 || conn_fill(c) > 0;	/* 0: EOF */
 }
 
 void

@@ -34,6 +34,7 @@
  * start a successor).
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -252,22 +253,45 @@ server_should_exit_now(void)
 		return true;
 	/* Standalone: no master would start a successor. */
 	if (!server_standalone && maps_changed()) {
-		log_info("lookup table changed: exiting for a restart");
+		static bool said;
+
+		if (!said)
+			log_info("lookup table changed: exiting for a restart");
+		said = true;
 		return true;
 	}
 	return false;
 }
 
 bool
-server_next_request(void)
+server_next_request(int fd, bool buffered, int idle_ms)
 {
-	if (server_should_exit_now())
-		return false;
-	/* The loop counts the connection's first request when it ends. */
-	if (server_def != NULL && !server_standalone &&
-	    !server_def->long_lived &&
-	    server_max_use > 0 && server_used + 1 >= server_max_use)
-		return false;
+	int64_t deadline = io_now_ms() + idle_ms, left;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int n;
+
+	/* Asked again once the request is there: a reload that came while
+	 * we waited must not serve it with the old configuration. */
+	for (;;) {
+		if (server_should_exit_now())
+			return false;
+		/* The loop counts the connection's first request when it
+		 * ends. */
+		if (server_def != NULL && !server_standalone &&
+		    !server_def->long_lived && server_max_use > 0 &&
+		    server_used + 1 >= server_max_use)
+			return false;
+		if (buffered)
+			break;
+		if ((left = deadline - io_now_ms()) <= 0)
+			return false;
+		n = poll(&pfd, 1, left < SERVER_TICK_MS ? (int)left :
+		    SERVER_TICK_MS);
+		if (n > 0)
+			buffered = true;
+		else if (n < 0 && errno != EINTR)
+			return false;
+	}
 	server_used++;
 	return true;
 }

@@ -80,10 +80,13 @@ struct event_loop *server_loop(void);
 /* true after SIGTERM: finish the current session, then exit. */
 bool server_stopping(void);
 /* Single server whose clients may send several requests on one
- * connection: call before waiting for each request after the first. It
- * counts toward max_use; false when the process is to finish (SIGTERM,
- * max_use, a changed lookup table): then close the connection without
- * reading another request, and the client sends it on a new one. */
-bool server_next_request(void);
+ * connection: after answering one, wait up to idle_ms for the next on fd
+ * (buffered: it has been read already). Counts toward max_use. true when
+ * there is something to read (the request, or EOF); false after idle_ms,
+ * or when the process is to finish (SIGTERM, a reload, max_use, a changed
+ * lookup table), also when that happens during the wait: then close the
+ * connection without reading another request, and the client sends it on
+ * a new one. */
+bool server_next_request(int fd, bool buffered, int idle_ms);
 
 #endif

@@ -28,6 +28,20 @@ echo_service(int fd)
 	(void)io_write_all(fd, "ok\n", 3);
 }
 
+/* Answers "ok" to the connection, then to each request on it. */
+static void
+repeat_service(int fd)
+{
+	char b[8];
+
+	(void)io_write_all(fd, "ok\n", 3);
+	while (server_next_request(fd, false, 5000)) {
+		if (read(fd, b, sizeof(b)) <= 0)
+			return;
+		(void)io_write_all(fd, "ok\n", 3);
+	}
+}
+
 static void
 event_read(int fd, int events, void *ctx)
 {
@@ -180,6 +194,71 @@ test_single_max_use(void)
 	finish(&c);
 }
 
+/* Send a request on fd: 1 when answered "ok", 0 when the server closed
+ * the connection instead, -1 otherwise. */
+static int
+request(int fd)
+{
+	char b[8] = { 0 };
+	ssize_t n;
+
+	if (send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+		return errno == EPIPE ? 0 : -1;
+	if (io_wait(fd, POLLIN, io_now_ms() + 5000) < 0)
+		return -1;
+	n = read(fd, b, sizeof(b) - 1);
+	/* Closed with our request unread: ECONNRESET. */
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return 0;
+	return n == 3 && strcmp(b, "ok\n") == 0 ? 1 : -1;
+}
+
+/* Every request on a connection counts toward max_use. */
+static void
+test_requests_max_use(void)
+{
+	static const struct server_def def = { .name = "single",
+		.service = repeat_service };
+	struct child c;
+	int fd;
+
+	write_config("max_use = 3\nmax_idle = 100s\n");
+	c = start(&def);
+	fd = talk(&c, false);
+	CHECK(fd >= 0);
+	CHECK(request(fd) == 1);
+	CHECK(request(fd) == 1);
+	CHECK(request(fd) == 0);	/* closed unread: send it elsewhere */
+	close(fd);
+	CHECK(wait_exit(&c, 3000) == 0);
+	finish(&c);
+}
+
+/* A reload while waiting for the next request ends the connection then,
+ * not after the next request with the old configuration. */
+static void
+test_requests_reload(void)
+{
+	static const struct server_def def = { .name = "single",
+		.service = repeat_service };
+	struct child c;
+	int fd;
+	int64_t t0;
+
+	write_config("max_idle = 100s\n");
+	c = start(&def);
+	fd = talk(&c, false);
+	CHECK(fd >= 0);
+	CHECK(request(fd) == 1);
+	t0 = io_now_ms();
+	kill(c.pid, SIGHUP);
+	CHECK(wait_exit(&c, 3000) == 0);
+	CHECK(io_now_ms() - t0 < 2500);
+	CHECK(request(fd) <= 0);
+	close(fd);
+	finish(&c);
+}
+
 static void
 test_single_idle_exit(void)
 {
@@ -266,6 +345,8 @@ main(void)
 		return 1;
 	}
 	TEST_RUN(test_single_max_use);
+	TEST_RUN(test_requests_max_use);
+	TEST_RUN(test_requests_reload);
 	TEST_RUN(test_single_idle_exit);
 	TEST_RUN(test_single_sigterm);
 	TEST_RUN(test_event_busy_idle);
