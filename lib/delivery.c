@@ -28,8 +28,12 @@
 #include "log.h"
 #include "mem.h"
 #include "proto.h"
+#include "server.h"
 
 #define DELIVERY_CONN_TIMEOUT_MS	(5 * 60 * 1000)
+/* How long a connection waits for its next request: longer than qmgr
+ * keeps an idle one (QMGR_DELIVER_IDLE_MS). */
+#define DELIVERY_IDLE_MS		10000
 #define DELIVERY_HEADER_MAX		(1024 * 1024)
 
 static bool
@@ -233,26 +237,19 @@ delivery_reply_format(const struct delivery_request *req, struct rec *out)
 	}
 }
 
-void
-delivery_serve(int fd, const char *agent,
+/* Serve one request on c; false when the connection is done. */
+static bool
+delivery_serve_request(struct conn *c, const char *agent,
     void (*deliver)(struct delivery_request *req, struct queue_file *q))
 {
 	struct delivery_request req;
 	struct queue_file *q = NULL;
-	struct conn *c;
 	struct rec *r = rec_new();
 	const char *error;
 	int64_t start;
 	size_t i;
-	int dup_fd;
+	bool ok = false;
 
-	/* conn owns its descriptor; the skeleton closes fd itself. */
-	if ((dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-		log_error("dup: %m");
-		rec_free(&r);
-		return;
-	}
-	c = conn_new(dup_fd, DELIVERY_CONN_TIMEOUT_MS);
 	if (rec_read(c, r) < 0) {
 		log_warn("%s: cannot read delivery request: %m", agent);
 		goto out;
@@ -294,10 +291,32 @@ delivery_serve(int fd, const char *agent,
 	delivery_reply_format(&req, r);
 	if (rec_write(c, r) < 0)
 		log_warn("%s: cannot send delivery reply: %m", req.qid);
+	else
+		ok = true;
 	delivery_request_release(&req);
 out:
-	conn_free(&c);
 	rec_free(&r);
+	return ok;
+}
+
+void
+delivery_serve(int fd, const char *agent,
+    void (*deliver)(struct delivery_request *req, struct queue_file *q))
+{
+	struct conn *c;
+	int dup_fd;
+
+	/* conn owns its descriptor; the skeleton closes fd itself. */
+	if ((dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		log_error("dup: %m");
+		return;
+	}
+	c = conn_new(dup_fd, DELIVERY_CONN_TIMEOUT_MS);
+	while (delivery_serve_request(c, agent, deliver) &&
+	    server_next_request(c->fd, c->in.len > 0, DELIVERY_IDLE_MS) &&
+	    (c->in.len > 0 || conn_fill(c) > 0))
+		;
+	conn_free(&c);
 }
 
 int

@@ -69,11 +69,12 @@ int delivery_status_parse(const char *name, enum delivery_status *status_r);
 void delivery_reply_format(const struct delivery_request *req,
     struct rec *out);
 
-/* Serve one delivery/1 connection (a .service function body): read the
+/* Serve a delivery/1 connection (a .service function body): for each
  * request, open the queue file read-only, call deliver() which sets each
  * recipient's result, log each result ("QID: to=<..>, relay=AGENT,
- * status=sent (reason)"), write the reply. fd stays open (the skeleton
- * closes it). */
+ * status=sent (reason)"), write the reply; then wait for the next request
+ * on the same connection (server_next_request()). fd stays open (the
+ * skeleton closes it). */
 void delivery_serve(int fd, const char *agent,
     void (*deliver)(struct delivery_request *req, struct queue_file *q));
 

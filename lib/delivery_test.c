@@ -7,8 +7,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "delivery.h"
 #include "io.h"
 #include "log.h"
@@ -284,6 +287,65 @@ test_as_user(void)
 	rec_free(&r);
 }
 
+static int serve_calls;
+
+static void
+serve_deliver(struct delivery_request *req, struct queue_file *q)
+{
+	(void)q;
+	serve_calls++;
+	delivery_set(&req->rcpts[0], DELIVERY_SENT, "2.0.0", "call %d",
+	    serve_calls);
+}
+
+/* One connection carries request after request, each answered in turn,
+ * until the client closes it. */
+static void
+test_serve_requests(void)
+{
+	struct queue_writer *w = queue_create();
+	struct conn *c;
+	struct rec *r = rec_new();
+	char *path, *request;
+	int sv[2], status;
+	pid_t pid;
+
+	/* A queue file delivery_serve can open. */
+	CHECK(w != NULL);
+	rec_put(r, "sender", "s@x");
+	CHECK(queue_write_envelope(w, r) == 0);
+	CHECK(queue_write_content(w, "x\n", 2) == 0);
+	path = xasprintf("incoming/%s", queue_writer_id(w));
+	request = xasprintf("proto=delivery/1\nqid=%s\nqueue_file=%s\n"
+	    "sender=s@x\nrcpt=r@x\nindex=0\n\n", queue_writer_id(w), path);
+	CHECK(queue_commit(&w) == 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	if ((pid = fork()) == 0) {
+		close(sv[0]);
+		delivery_serve(sv[1], "test", serve_deliver);
+		_exit(serve_calls == 3 ? 0 : 1);
+	}
+	close(sv[1]);
+	c = conn_new(sv[0], 5000);
+	for (int i = 1; i <= 3; i++) {
+		char want[16];
+
+		CHECK(conn_write(c, request, strlen(request)) == 0);
+		CHECK(conn_flush(c) == 0);
+		CHECK(rec_read(c, r) == 0);
+		CHECK_STR(rec_get(r, "status"), "sent");
+		snprintf(want, sizeof(want), "call %d", i);
+		CHECK_STR(rec_get(r, "reason"), want);
+	}
+	conn_free(&c);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(path);
+	xfree(&path);
+	xfree(&request);
+	rec_free(&r);
+}
+
 int
 main(void)
 {
@@ -299,6 +361,7 @@ main(void)
 	TEST_RUN(test_run_as);
 	TEST_RUN(test_as_user);
 	TEST_RUN(test_header_has);
+	TEST_RUN(test_serve_requests);
 	ret = TEST_DONE();
 	if (chdir("/") == 0)
 		nftw(top, remove_one, 16, FTW_DEPTH | FTW_PHYS);

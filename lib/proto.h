@@ -29,10 +29,10 @@
  *             dsn=X.Y.Z, text=... for the client.
  *   After reply 2 the client may send another request on the same
  *   connection; cleanup may close it instead of reading one (idle,
- *   max_use, stopping), so a client that reuses a connection sends only
- *   the request until reply 1 and retries on a new connection when the
- *   old one closes first. A refused request (reply 1 not ok) ends the
- *   connection.
+ *   max_use, reload, stopping), so a client that reuses a connection
+ *   sends only the request until reply 1 and retries on a new connection
+ *   when the old one closes first. A refused request (reply 1 not ok)
+ *   ends the connection.
  *
  * qmgr/1 (postern -> qmgr on PROTO_QMGR_PATH; qmgr learns of cleanup's
  *   commits from the file system, through inotify; the wakeup record
@@ -56,7 +56,7 @@
  *   content is sent; messages that leave the queue meanwhile are left
  *   out.
  *
- * delivery/1 (qmgr -> local, virtual, later smtp/lmtp, on
+ * delivery/1 (qmgr -> local, virtual, smtp, lmtp, on
  *             private/TRANSPORT)
  *   request:  proto=delivery/1, qid, queue_file=active/ID, sender,
  *             nexthop, then per recipient: rcpt=ADDRESS, index=N (its
@@ -66,6 +66,10 @@
  *             dsn=X.Y.Z, reason=TEXT (what the recipient's server or our
  *             check said; shown in `queue list` and bounces)
  *   The agent never changes the queue file; qmgr marks recipients done.
+ *   After a reply qmgr may send another request on the same connection;
+ *   the agent may close it instead of reading one (idle, max_use,
+ *   reload, stopping), so qmgr sends a request that saw no reply on a
+ *   reused connection once more, on a new one.
  *
  * bounce/1 (qmgr -> bounce on PROTO_BOUNCE_PATH)
  *   request:  proto=bounce/1, request=flush|warn, qid,

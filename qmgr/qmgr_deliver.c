@@ -8,6 +8,13 @@
  * it, which happens when the master has not started another agent yet:
  * we retry every QMGR_DELIVER_RETRY_MS until connect_timeout_ms.
  *
+ * Agents serve several requests per connection: an answered connection
+ * goes back to the caller's pool (lib/connpool) for the next delivery to
+ * the same transport. The agent closes an idle connection when it is
+ * done with it, possibly just as our request goes out; so a request sent
+ * on a reused connection that fails before any reply is sent again, once,
+ * on a new connection.
+ *
  * The agent may be killed -9 in the middle of a delivery, or hang: EOF
  * before a complete reply, any socket error, and the deadline all defer
  * every recipient ("4.3.0 ..."). Only a recipient the agent reported as
@@ -50,6 +57,10 @@ struct qmgr_delivery {
 	struct event_loop *loop;
 	enum qmgr_delivery_state state;
 	int fd;
+	struct connpool *pool;
+	bool reused;		/* fd came from the pool */
+	bool no_pool;		/* a reused connection failed: connect */
+	char *path;		/* private/TRANSPORT */
 	char *transport;
 	char *qid;
 	struct qmgr_deliver_rcpt *rcpts;
@@ -66,6 +77,7 @@ struct qmgr_delivery {
 };
 
 static void qmgr_deliver_connect(struct qmgr_delivery *d);
+static void qmgr_deliver_timer(void *ctx);
 
 /* A copy of text fit for a log line: at most max bytes, no controls. */
 static char *
@@ -266,6 +278,7 @@ qmgr_deliver_finish(struct qmgr_delivery *d)
 	event_timer_cancel(d->loop, &d->timer);
 	buf_release(&d->out);
 	buf_release(&d->in);
+	free(d->path);
 	free(d->transport);
 	free(d->qid);
 	free(d->fail_reason);
@@ -276,7 +289,22 @@ qmgr_deliver_finish(struct qmgr_delivery *d)
 static void
 qmgr_deliver_fail(struct qmgr_delivery *d, const char *what)
 {
-	char *reason = xasprintf("delivery agent %s %s", d->transport, what);
+	char *reason;
+
+	if (d->reused && d->in.len == 0 && io_now_ms() < d->deadline) {
+		/* The agent may have closed the idle connection as the
+		 * request went out: send it again on a new one. */
+		event_del(d->loop, d->fd);
+		close(d->fd);
+		d->fd = -1;
+		d->reused = false;
+		d->no_pool = true;
+		d->out_done = 0;
+		d->state = QMGR_DELIVERY_RETRY;
+		event_timer_set(d->loop, &d->timer, 0, qmgr_deliver_timer, d);
+		return;
+	}
+	reason = xasprintf("delivery agent %s %s", d->transport, what);
 
 	qmgr_deliver_fail_all(d->rcpts, d->rcpt_count, "4.3.0", reason);
 	free(reason);
@@ -336,6 +364,11 @@ qmgr_deliver_read(struct qmgr_delivery *d)
 		(void)qmgr_deliver_apply_reply(reply, d->transport, d->rcpts,
 		    d->rcpt_count);
 		rec_free(&reply);
+		/* Nothing unasked-for after the reply: reusable. */
+		if (d->pool != NULL && (size_t)used == d->in.len) {
+			connpool_put(d->pool, d->path, d->fd);
+			d->fd = -1;
+		}
 		qmgr_deliver_finish(d);
 		return;
 	}
@@ -407,14 +440,24 @@ qmgr_deliver_connect(struct qmgr_delivery *d)
 	int fd, n, saved_errno;
 	int64_t now = io_now_ms(), wait;
 
+	if (d->pool != NULL && !d->no_pool &&
+	    (fd = connpool_take(d->pool, d->path, EVENT_WRITE,
+	    qmgr_deliver_event, d)) >= 0) {
+		d->fd = fd;
+		d->reused = true;
+		d->state = QMGR_DELIVERY_WRITING;
+		event_timer_set(d->loop, &d->timer, d->deadline - now,
+		    qmgr_deliver_timer, d);
+		qmgr_deliver_write(d);
+		return;
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "private/%s",
-	    d->transport);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
+	if (strlen(d->path) >= sizeof(sun.sun_path)) {
 		qmgr_deliver_fail(d, "has a name that is too long");
 		return;
 	}
+	memcpy(sun.sun_path, d->path, strlen(d->path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_warn("socket: %m");
@@ -465,6 +508,8 @@ qmgr_deliver_start(struct event_loop *loop,
 
 	d->loop = loop;
 	d->fd = -1;
+	d->pool = req->pool;
+	d->path = xasprintf("private/%s", req->transport);
 	d->transport = xstrdup(req->transport);
 	d->qid = xstrdup(req->qid);
 	d->rcpts = req->rcpts;

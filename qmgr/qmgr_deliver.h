@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "connpool.h"
 #include "event.h"
 #include "rec.h"
 
@@ -41,7 +42,14 @@ struct qmgr_deliver_request {
 	size_t rcpt_count;
 	int64_t connect_timeout_ms;	/* connecting (the agent is busy) */
 	int64_t timeout_ms;		/* the whole delivery */
+	/* Idle agent connections to use first and to give the connection
+	 * back to when the agent answered; NULL: a connection each. */
+	struct connpool *pool;
 };
+
+/* How long qmgr keeps an idle agent connection, and how many. */
+#define QMGR_DELIVER_IDLE_MS	2000
+#define QMGR_DELIVER_POOL	64
 
 /* Called once per request with every recipient's result filled in. */
 typedef void (*qmgr_deliver_done_fn)(void *ctx,

@@ -82,6 +82,7 @@ struct qmgr_job {
 };
 
 static struct event_loop *qmgr_sched_loop;
+static struct connpool *qmgr_sched_pool;	/* idle agent connections */
 static struct event_timer qmgr_sched_timer;
 static struct qmgr_transport *qmgr_sched_transports;
 static struct qmgr_dest *qmgr_dest_hash[QMGR_HASH_SIZE];
@@ -126,6 +127,8 @@ void
 qmgr_sched_start(struct event_loop *loop)
 {
 	qmgr_sched_loop = loop;
+	qmgr_sched_pool = connpool_new(loop, QMGR_DELIVER_POOL,
+	    QMGR_DELIVER_IDLE_MS);
 }
 
 /*
@@ -379,6 +382,7 @@ qmgr_job_start(struct qmgr_job *job)
 		.rcpt_count = job->rcpt_count,
 		.connect_timeout_ms = qmgr_sched_connect_timeout * 1000,
 		.timeout_ms = qmgr_sched_delivery_timeout * 1000,
+		.pool = qmgr_sched_pool,
 	};
 
 	qmgr_message_describe(job->msg, &req.qid, &req.queue_file,
