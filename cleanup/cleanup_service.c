@@ -12,10 +12,10 @@
  * client that goes away before the 0 chunk leaves nothing queued.
  *
  * After reply 2 the client may send the next request on the same
- * connection (smtpd keeps a few open): we wait for it at most
- * CLEANUP_IDLE_MS, and not at all when the process is to finish
- * (server_next_request()); the client then reconnects. After a refused
- * request the connection ends, since content may follow it.
+ * connection (smtpd keeps a few open): we wait for it a little longer
+ * than the client keeps it idle, and not at all when the process is to
+ * finish (server_next_request()); the client then reconnects. After a
+ * refused request the connection ends, since content may follow it.
  *
  * Parameters: myhostname, myorigin, header_checks, virtual_alias_maps,
  * virtual_alias_recursion_limit, virtual_alias_expansion_limit,
@@ -40,8 +40,6 @@
 #include "rec.h"
 #include "server.h"
 
-/* Longer than smtpd keeps an idle connection (SMTPD_CLEANUP_IDLE_MS). */
-#define CLEANUP_IDLE_MS		10000
 
 static struct cleanup_settings cleanup_settings;
 static char *cleanup_myhostname, *cleanup_myorigin, *cleanup_delimiter;
@@ -275,7 +273,7 @@ out:
 static bool
 cleanup_next_request(struct conn *c)
 {
-	if (!server_next_request(c->fd, c->in.len > 0, CLEANUP_IDLE_MS))
+	if (!server_next_request(c->fd, c->in.len > 0))
 		return false;
 	return c->in.len > 0 || conn_fill(c) > 0;	/* 0: EOF */
 }

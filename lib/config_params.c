@@ -94,6 +94,8 @@ const struct config_param config_params[] = {
 	T("max_idle", "100s", 's'),
 	I("default_process_limit", "100"),
 	T("ipc_timeout", "3600s", 's'),
+	T("ipc_idle", "5s", 's'),
+	T("ipc_ttl", "1000s", 's'),
 	LATER("daemon_timeout", "18000s", CONFIG_TIME),
 	T("service_throttle_time", "60s", 's'),
 	T("command_time_limit", "1000s", 's'),

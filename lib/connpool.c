@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "connpool.h"
 #include "io.h"
 #include "mem.h"
@@ -19,6 +20,7 @@
 struct connpool_entry {
 	char *name;
 	int fd;
+	int64_t born;
 	int64_t since;
 };
 
@@ -27,20 +29,30 @@ struct connpool {
 	struct connpool_entry *entries;	/* oldest first */
 	size_t count;
 	size_t max;
-	int idle_ms;
+	int64_t idle_ms;
+	int64_t ttl_ms;
 	struct event_timer timer;
 };
 
 struct connpool *
-connpool_new(struct event_loop *loop, size_t max, int idle_ms)
+connpool_new(struct event_loop *loop, size_t max, int64_t idle_ms,
+    int64_t ttl_ms)
 {
 	struct connpool *pool = xcalloc(1, sizeof(*pool));
 
 	pool->loop = loop;
 	pool->max = max;
 	pool->idle_ms = idle_ms;
+	pool->ttl_ms = ttl_ms;
 	pool->entries = xcalloc(max > 0 ? max : 1, sizeof(*pool->entries));
 	return pool;
+}
+
+struct connpool *
+connpool_new_ipc(struct event_loop *loop, size_t max)
+{
+	return connpool_new(loop, max, config_get_time("ipc_idle") * 1000,
+	    config_get_time("ipc_ttl") * 1000);
 }
 
 /* Forget entry i; close its connection when close_fd. */
@@ -105,11 +117,14 @@ connpool_expire(void *ctx)
 }
 
 void
-connpool_put(struct connpool *pool, const char *name, int fd)
+connpool_put(struct connpool *pool, const char *name, int fd,
+    int64_t born)
 {
 	struct connpool_entry *e;
+	int64_t now = io_now_ms();
 
-	if (pool->count == pool->max ||
+	if (pool->count == pool->max || pool->idle_ms <= 0 ||
+	    now - born >= pool->ttl_ms ||
 	    event_set(pool->loop, fd, EVENT_READ, connpool_event, pool) < 0) {
 		event_del(pool->loop, fd);
 		close(fd);
@@ -118,7 +133,8 @@ connpool_put(struct connpool *pool, const char *name, int fd)
 	e = &pool->entries[pool->count++];
 	e->name = xstrdup(name);
 	e->fd = fd;
-	e->since = io_now_ms();
+	e->born = born;
+	e->since = now;
 	if (!event_timer_armed(&pool->timer))
 		event_timer_set(pool->loop, &pool->timer, pool->idle_ms,
 		    connpool_expire, pool);
@@ -126,7 +142,7 @@ connpool_put(struct connpool *pool, const char *name, int fd)
 
 int
 connpool_take(struct connpool *pool, const char *name, int events,
-    event_fd_fn fn, void *ctx)
+    event_fd_fn fn, void *ctx, int64_t *born_r)
 {
 	for (size_t i = pool->count; i-- > 0;) {
 		int fd = pool->entries[i].fd;
@@ -137,6 +153,7 @@ connpool_take(struct connpool *pool, const char *name, int events,
 			connpool_remove(pool, i, true);
 			return -1;
 		}
+		*born_r = pool->entries[i].born;
 		connpool_remove(pool, i, false);
 		return fd;
 	}

@@ -31,9 +31,6 @@
 #include "server.h"
 
 #define DELIVERY_CONN_TIMEOUT_MS	(5 * 60 * 1000)
-/* How long a connection waits for its next request: longer than qmgr
- * keeps an idle one (QMGR_DELIVER_IDLE_MS). */
-#define DELIVERY_IDLE_MS		10000
 #define DELIVERY_HEADER_MAX		(1024 * 1024)
 
 static bool
@@ -313,7 +310,7 @@ delivery_serve(int fd, const char *agent,
 	}
 	c = conn_new(dup_fd, DELIVERY_CONN_TIMEOUT_MS);
 	while (delivery_serve_request(c, agent, deliver) &&
-	    server_next_request(c->fd, c->in.len > 0, DELIVERY_IDLE_MS) &&
+	    server_next_request(c->fd, c->in.len > 0) &&
 	    (c->in.len > 0 || conn_fill(c) > 0))
 		;
 	conn_free(&c);

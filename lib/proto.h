@@ -29,10 +29,12 @@
  *             dsn=X.Y.Z, text=... for the client.
  *   After reply 2 the client may send another request on the same
  *   connection; cleanup may close it instead of reading one (idle,
- *   max_use, reload, stopping), so a client that reuses a connection
- *   sends only the request until reply 1 and retries on a new connection
- *   when the old one closes first. A refused request (reply 1 not ok)
- *   ends the connection.
+ *   reload, stopping, a changed table), so a client that reuses a
+ *   connection sends only the request until reply 1 and retries on a new
+ *   connection when the old one closes first. A refused request (reply 1
+ *   not ok) ends the connection. Clients keep an idle connection for
+ *   $ipc_idle and close it after the reply that finds it $ipc_ttl old,
+ *   since the server counts connections toward max_use, not requests.
  *
  * qmgr/1 (postern -> qmgr on PROTO_QMGR_PATH; qmgr learns of cleanup's
  *   commits from the file system, through inotify; the wakeup record
@@ -66,10 +68,10 @@
  *             dsn=X.Y.Z, reason=TEXT (what the recipient's server or our
  *             check said; shown in `queue list` and bounces)
  *   The agent never changes the queue file; qmgr marks recipients done.
- *   After a reply qmgr may send another request on the same connection;
- *   the agent may close it instead of reading one (idle, max_use,
- *   reload, stopping), so qmgr sends a request that saw no reply on a
- *   reused connection once more, on a new one.
+ *   After a reply qmgr may send another request on the same connection,
+ *   as smtpd does with cleanup/1; the agent may close it instead of
+ *   reading one, so qmgr sends a request that saw no reply on a reused
+ *   connection once more, on a new one.
  *
  * bounce/1 (qmgr -> bounce on PROTO_BOUNCE_PATH)
  *   request:  proto=bounce/1, request=flush|warn, qid,

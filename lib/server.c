@@ -62,6 +62,8 @@
 /* How long an event server's sessions may go on after SIGTERM. */
 #define SERVER_GRACE_MS		5000
 #define SERVER_TICK_MS		1000
+/* server_next_request() waits $ipc_idle and this long. */
+#define SERVER_IPC_GRACE_MS	5000
 #define SERVER_SESSIONS_DEFAULT	1000
 
 static const struct server_def *server_def;
@@ -264,9 +266,11 @@ server_should_exit_now(void)
 }
 
 bool
-server_next_request(int fd, bool buffered, int idle_ms)
+server_next_request(int fd, bool buffered)
 {
-	int64_t deadline = io_now_ms() + idle_ms, left;
+	/* Longer than the client keeps the connection idle. */
+	int64_t deadline = io_now_ms() + config_get_time("ipc_idle") * 1000 +
+	    SERVER_IPC_GRACE_MS, left;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int n;
 
@@ -275,14 +279,8 @@ server_next_request(int fd, bool buffered, int idle_ms)
 	for (;;) {
 		if (server_should_exit_now())
 			return false;
-		/* The loop counts the connection's first request when it
-		 * ends. */
-		if (server_def != NULL && !server_standalone &&
-		    !server_def->long_lived && server_max_use > 0 &&
-		    server_used + 1 >= server_max_use)
-			return false;
 		if (buffered)
-			break;
+			return true;
 		if ((left = deadline - io_now_ms()) <= 0)
 			return false;
 		n = poll(&pfd, 1, left < SERVER_TICK_MS ? (int)left :
@@ -292,8 +290,6 @@ server_next_request(int fd, bool buffered, int idle_ms)
 		else if (n < 0 && errno != EINTR)
 			return false;
 	}
-	server_used++;
-	return true;
 }
 
 static void

@@ -80,13 +80,15 @@ struct event_loop *server_loop(void);
 /* true after SIGTERM: finish the current session, then exit. */
 bool server_stopping(void);
 /* Single server whose clients may send several requests on one
- * connection: after answering one, wait up to idle_ms for the next on fd
- * (buffered: it has been read already). Counts toward max_use. true when
- * there is something to read (the request, or EOF); false after idle_ms,
- * or when the process is to finish (SIGTERM, a reload, max_use, a changed
- * lookup table), also when that happens during the wait: then close the
- * connection without reading another request, and the client sends it on
- * a new one. */
-bool server_next_request(int fd, bool buffered, int idle_ms);
+ * connection: after answering one, wait for the next on fd (buffered: it
+ * has been read already), a little longer than the client keeps an idle
+ * connection ($ipc_idle). The connection counts once toward max_use,
+ * however many requests it carries: the client closes it after $ipc_ttl.
+ * true when there is something to read (the request, or EOF); false when
+ * idle too long, or when the process is to finish (SIGTERM, a reload, a
+ * changed lookup table), also when that happens during the wait: then
+ * close the connection without reading another request, and the client
+ * sends it on a new one. */
+bool server_next_request(int fd, bool buffered);
 
 #endif

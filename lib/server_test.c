@@ -35,7 +35,7 @@ repeat_service(int fd)
 	char b[8];
 
 	(void)io_write_all(fd, "ok\n", 3);
-	while (server_next_request(fd, false, 5000)) {
+	while (server_next_request(fd, false)) {
 		if (read(fd, b, sizeof(b)) <= 0)
 			return;
 		(void)io_write_all(fd, "ok\n", 3);
@@ -213,7 +213,7 @@ request(int fd)
 	return n == 3 && strcmp(b, "ok\n") == 0 ? 1 : -1;
 }
 
-/* Every request on a connection counts toward max_use. */
+/* A connection counts once toward max_use, however many requests. */
 static void
 test_requests_max_use(void)
 {
@@ -222,14 +222,41 @@ test_requests_max_use(void)
 	struct child c;
 	int fd;
 
-	write_config("max_use = 3\nmax_idle = 100s\n");
+	write_config("max_use = 2\nmax_idle = 100s\n");
 	c = start(&def);
 	fd = talk(&c, false);
 	CHECK(fd >= 0);
-	CHECK(request(fd) == 1);
-	CHECK(request(fd) == 1);
-	CHECK(request(fd) == 0);	/* closed unread: send it elsewhere */
+	for (int i = 0; i < 5; i++)
+		CHECK(request(fd) == 1);
 	close(fd);
+	fd = talk(&c, false);	/* still serving: one use so far */
+	CHECK(fd >= 0);
+	CHECK(request(fd) == 1);
+	close(fd);
+	CHECK(wait_exit(&c, 3000) == 0);	/* the second use */
+	finish(&c);
+}
+
+/* Idle for longer than $ipc_idle plus a grace: closed. */
+static void
+test_requests_idle(void)
+{
+	static const struct server_def def = { .name = "single",
+		.service = repeat_service };
+	struct child c;
+	int fd;
+	int64_t t0;
+
+	write_config("ipc_idle = 0\nmax_idle = 100s\n");
+	c = start(&def);
+	fd = talk(&c, false);
+	CHECK(fd >= 0);
+	t0 = io_now_ms();
+	CHECK(io_wait(fd, POLLIN, t0 + 10000) == 0);
+	CHECK(request(fd) == 0);
+	CHECK(io_now_ms() - t0 >= 4500);
+	close(fd);
+	kill(c.pid, SIGTERM);
 	CHECK(wait_exit(&c, 3000) == 0);
 	finish(&c);
 }
@@ -347,6 +374,7 @@ main(void)
 	TEST_RUN(test_single_max_use);
 	TEST_RUN(test_requests_max_use);
 	TEST_RUN(test_requests_reload);
+	TEST_RUN(test_requests_idle);
 	TEST_RUN(test_single_idle_exit);
 	TEST_RUN(test_single_sigterm);
 	TEST_RUN(test_event_busy_idle);

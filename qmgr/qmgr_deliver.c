@@ -60,6 +60,7 @@ struct qmgr_delivery {
 	struct connpool *pool;
 	bool reused;		/* fd came from the pool */
 	bool no_pool;		/* a reused connection failed: connect */
+	int64_t born;		/* when the connection was made */
 	char *path;		/* private/TRANSPORT */
 	char *transport;
 	char *qid;
@@ -366,7 +367,7 @@ qmgr_deliver_read(struct qmgr_delivery *d)
 		rec_free(&reply);
 		/* Nothing unasked-for after the reply: reusable. */
 		if (d->pool != NULL && (size_t)used == d->in.len) {
-			connpool_put(d->pool, d->path, d->fd);
+			connpool_put(d->pool, d->path, d->fd, d->born);
 			d->fd = -1;
 		}
 		qmgr_deliver_finish(d);
@@ -442,7 +443,7 @@ qmgr_deliver_connect(struct qmgr_delivery *d)
 
 	if (d->pool != NULL && !d->no_pool &&
 	    (fd = connpool_take(d->pool, d->path, EVENT_WRITE,
-	    qmgr_deliver_event, d)) >= 0) {
+	    qmgr_deliver_event, d, &d->born)) >= 0) {
 		d->fd = fd;
 		d->reused = true;
 		d->state = QMGR_DELIVERY_WRITING;
@@ -467,6 +468,7 @@ qmgr_deliver_connect(struct qmgr_delivery *d)
 	n = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	if (n == 0 || errno == EINPROGRESS) {
 		d->fd = fd;
+		d->born = now;
 		d->state = n == 0 ? QMGR_DELIVERY_WRITING :
 		    QMGR_DELIVERY_CONNECTING;
 		if (event_add(d->loop, fd, EVENT_WRITE, qmgr_deliver_event,

@@ -47,8 +47,7 @@ struct qmgr_deliver_request {
 	struct connpool *pool;
 };
 
-/* How long qmgr keeps an idle agent connection, and how many. */
-#define QMGR_DELIVER_IDLE_MS	2000
+/* How many idle agent connections qmgr keeps (for $ipc_idle). */
 #define QMGR_DELIVER_POOL	64
 
 /* Called once per request with every recipient's result filled in. */

@@ -267,7 +267,7 @@ test_reused_connections(void)
 {
 	char dir[] = "/tmp/qmgr_deliver_test.XXXXXX";
 	struct event_loop *loop = event_new();
-	struct connpool *pool = connpool_new(loop, 4, 10000);
+	struct connpool *pool = connpool_new(loop, 4, 10000, 60000);
 	struct agent a = { .loop = loop };
 	int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -294,7 +294,7 @@ test_reused_connections(void)
 	 * recipient is deferred, not sent again. */
 	a.drop_request = 1;
 	connpool_free(&pool);
-	pool = connpool_new(loop, 4, 10000);
+	pool = connpool_new(loop, 4, 10000, 60000);
 	CHECK(deliver_one(loop, pool) == D);
 	CHECK(a.accepts == 3 && a.requests == 3);
 	CHECK(connpool_count(pool) == 0);

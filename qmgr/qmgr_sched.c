@@ -127,8 +127,7 @@ void
 qmgr_sched_start(struct event_loop *loop)
 {
 	qmgr_sched_loop = loop;
-	qmgr_sched_pool = connpool_new(loop, QMGR_DELIVER_POOL,
-	    QMGR_DELIVER_IDLE_MS);
+	qmgr_sched_pool = connpool_new_ipc(loop, QMGR_DELIVER_POOL);
 }
 
 /*

@@ -11,7 +11,7 @@
  * A connection whose message was queued goes to the process's pool
  * (lib/connpool) and carries its next message: cleanup waits for another
  * request after its final reply. Cleanup may close a pooled connection
- * at any time before it reads the next request (idle, max_use, reload,
+ * at any time before it reads the next request (idle, reload,
  * stopping): so on a reused connection only the envelope goes out before
  * reply 1, and a failure before reply 1 is retried once on a new
  * connection, where nothing has been queued yet.
@@ -35,7 +35,6 @@
 #define SMTPD_CLEANUP_CHUNK	(64 * 1024)
 #define SMTPD_CLEANUP_WRITE_ERROR "451 4.3.0 Error: queue file write error"
 #define SMTPD_CLEANUP_POOL	16
-#define SMTPD_CLEANUP_IDLE_MS	2000
 
 struct smtpd_cleanup {
 	struct event_loop *loop;
@@ -47,6 +46,7 @@ struct smtpd_cleanup {
 	char *qid;
 	char *reply;
 	bool above_high;	/* backlog passed HIGH: tell when it drains */
+	int64_t born;		/* when the connection was made */
 	/* A reused connection before reply 1: the envelope, to send again
 	 * on a new connection, and how much of out is still envelope. */
 	struct buf *envelope;
@@ -170,6 +170,7 @@ smtpd_cleanup_retry(struct smtpd_cleanup *c)
 		return false;
 	}
 	c->fd = fd;
+	c->born = io_now_ms();
 	buf_init(&out, SMTPD_CLEANUP_OUT_MAX);
 	if (buf_add(&out, c->envelope->data, c->envelope->len) < 0 ||
 	    buf_add(&out, c->out.data + c->envelope_unsent,
@@ -196,8 +197,8 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 	bool reused;
 
 	if (smtpd_cleanup_pool == NULL)
-		smtpd_cleanup_pool = connpool_new(loop, SMTPD_CLEANUP_POOL,
-		    SMTPD_CLEANUP_IDLE_MS);
+		smtpd_cleanup_pool = connpool_new_ipc(loop,
+		    SMTPD_CLEANUP_POOL);
 	c->loop = loop;
 	c->fn = fn;
 	c->ctx = ctx;
@@ -206,7 +207,7 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 	buf_init(&c->in, SMTPD_CLEANUP_IN_MAX);
 	c->reply_rec = rec_new();
 	c->fd = connpool_take(smtpd_cleanup_pool, PROTO_CLEANUP_PATH,
-	    EVENT_READ | EVENT_WRITE, smtpd_cleanup_event, c);
+	    EVENT_READ | EVENT_WRITE, smtpd_cleanup_event, c, &c->born);
 	reused = c->fd >= 0;
 	if (!reused) {
 		int fd = smtpd_cleanup_connect();
@@ -221,6 +222,7 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 			return NULL;
 		}
 		c->fd = fd;
+		c->born = io_now_ms();
 	}
 	if (rec_format(envelope, &c->out) < 0) {
 		log_warn("cleanup: envelope too large");
@@ -389,7 +391,8 @@ smtpd_cleanup_got_reply(struct smtpd_cleanup *c)
 	xfree(&c->reply);
 	c->reply = xasprintf("250 2.0.0 Ok: queued as %s", c->qid);
 	if (c->in.len == 0)	/* nothing unasked-for after it */
-		connpool_put(smtpd_cleanup_pool, PROTO_CLEANUP_PATH, c->fd);
+		connpool_put(smtpd_cleanup_pool, PROTO_CLEANUP_PATH, c->fd,
+		    c->born);
 	else {
 		event_del(c->loop, c->fd);
 		close(c->fd);
