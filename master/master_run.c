@@ -337,12 +337,13 @@ master_loop(void)
 			}
 		}
 		(void)chld;	/* reaped below in any case */
+		/* Status first, whatever poll() saw: a child that said
+		 * RETIRING and exited at once is still known then, so its
+		 * successor starts now. */
+		master_read_status(master_services, master_status_pipe[0]);
 		master_reap(master_services);
 		if (term)
 			master_stop(term_sig);
-		if (pfds[1].revents & POLLIN)
-			master_read_status(master_services,
-			    master_status_pipe[0]);
 		if (hup) {
 			master_reload();
 			continue;	/* owners[] may point at freed ones */
