@@ -4,10 +4,12 @@
  *
  * Every wait for the descriptor (readable or writable) gets timeout_ms of
  * its own, so a peer that keeps making progress is not cut off, while a
- * peer that stalls is. The descriptor may be blocking or non-blocking; we
- * poll before each read and write either way. Writes to a socket use
- * MSG_NOSIGNAL so that a peer that went away is an EPIPE error, not a
- * SIGPIPE; pipes and files fall back to write(2).
+ * peer that stalls is. The descriptor may be blocking or non-blocking. A
+ * socket is read and written with MSG_DONTWAIT first and polled only when
+ * that would block: mostly the data is there, and the poll() a call
+ * saved. Pipes and files (ENOTSOCK) are polled before each read and write.
+ * Writes to a socket use MSG_NOSIGNAL so that a peer that went away is an
+ * EPIPE error, not a SIGPIPE.
  */
 #include <errno.h>
 #include <poll.h>
@@ -67,12 +69,17 @@ conn_fill(struct conn *c)
 		room = CONN_IO_SIZE;
 	if (buf_reserve(&c->in, room) < 0)
 		return -1;
-	for (;;) {
-		if (io_wait(c->fd, POLLIN, conn_deadline(c)) < 0)
+	for (bool wait = c->not_socket;; wait = true) {
+		if (wait && io_wait(c->fd, POLLIN, conn_deadline(c)) < 0)
 			return -1;
-		n = read(c->fd, c->in.data + c->in.len, room);
+		n = c->not_socket ? read(c->fd, c->in.data + c->in.len, room) :
+		    recv(c->fd, c->in.data + c->in.len, room, MSG_DONTWAIT);
 		if (n >= 0)
 			break;
+		if (errno == ENOTSOCK && !c->not_socket) {
+			c->not_socket = true;
+			continue;
+		}
 		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 	}
@@ -84,20 +91,28 @@ conn_fill(struct conn *c)
 static int
 conn_write_raw(struct conn *c, const char *data, size_t len)
 {
+	bool wait = c->not_socket;
+
 	while (len > 0) {
 		ssize_t n;
 
-		if (io_wait(c->fd, POLLOUT, conn_deadline(c)) < 0)
+		if (wait && io_wait(c->fd, POLLOUT, conn_deadline(c)) < 0)
 			return -1;
-		n = send(c->fd, data, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(c->fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN ||
-			    errno == EWOULDBLOCK)
-				continue;
-			return -1;
+		n = c->not_socket ? write(c->fd, data, len) :
+		    send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == ENOTSOCK && !c->not_socket) {
+			c->not_socket = true;
+			wait = true;
+			continue;
 		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				wait = true;
+			else if (errno != EINTR)
+				return -1;
+			continue;
+		}
+		wait = c->not_socket;
 		data += n;
 		len -= (size_t)n;
 	}

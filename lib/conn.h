@@ -8,6 +8,7 @@
 #ifndef POSTERN_CONN_H
 #define POSTERN_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,6 +19,7 @@
 struct conn {
 	int fd;
 	int timeout_ms;		/* per read/write wait; < 0 waits forever */
+	bool not_socket;	/* a pipe or file: poll before each call */
 	struct buf in;		/* read but not yet consumed */
 	struct buf out;		/* queued for writing */
 };
