@@ -384,8 +384,12 @@ qmgr_deliver_write(struct qmgr_delivery *d)
 		    d->out.len - d->out_done, MSG_NOSIGNAL);
 
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				(void)event_mod(d->loop, d->fd, EVENT_WRITE);
 				return;
+			}
 			qmgr_deliver_fail(d, "crashed or timed out (connection "
 			    "broken while sending the request)");
 			return;
@@ -442,8 +446,10 @@ qmgr_deliver_connect(struct qmgr_delivery *d)
 	int64_t now = io_now_ms(), wait;
 
 	if (d->pool != NULL && !d->no_pool &&
-	    (fd = connpool_take(d->pool, d->path, EVENT_WRITE,
+	    (fd = connpool_take(d->pool, d->path, EVENT_READ,
 	    qmgr_deliver_event, d, &d->born)) >= 0) {
+		/* Watched for reading as in the pool: the request goes out
+		 * at once, and the reply is what we wait for. */
 		d->fd = fd;
 		d->reused = true;
 		d->state = QMGR_DELIVERY_WRITING;

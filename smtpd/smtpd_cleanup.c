@@ -33,6 +33,7 @@
 #define SMTPD_CLEANUP_OUT_MAX	(8 * 1024 * 1024)
 #define SMTPD_CLEANUP_IN_MAX	(64 * 1024)
 #define SMTPD_CLEANUP_CHUNK	(64 * 1024)
+#define SMTPD_CLEANUP_BATCH	(16 * 1024)	/* below LOW */
 #define SMTPD_CLEANUP_WRITE_ERROR "451 4.3.0 Error: queue file write error"
 #define SMTPD_CLEANUP_POOL	16
 
@@ -164,8 +165,7 @@ smtpd_cleanup_retry(struct smtpd_cleanup *c)
 	c->fd = -1;
 	if ((fd = smtpd_cleanup_connect()) < 0)
 		return false;
-	if (event_add(c->loop, fd, EVENT_READ | EVENT_WRITE,
-	    smtpd_cleanup_event, c) < 0) {
+	if (event_add(c->loop, fd, EVENT_READ, smtpd_cleanup_event, c) < 0) {
 		close(fd);
 		return false;
 	}
@@ -206,13 +206,15 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 	buf_init(&c->out, SMTPD_CLEANUP_OUT_MAX);
 	buf_init(&c->in, SMTPD_CLEANUP_IN_MAX);
 	c->reply_rec = rec_new();
+	/* Watching for reading only, as in the pool: the first flush below
+	 * writes at once and watches for writing only if it must wait. */
 	c->fd = connpool_take(smtpd_cleanup_pool, PROTO_CLEANUP_PATH,
-	    EVENT_READ | EVENT_WRITE, smtpd_cleanup_event, c, &c->born);
+	    EVENT_READ, smtpd_cleanup_event, c, &c->born);
 	reused = c->fd >= 0;
 	if (!reused) {
 		int fd = smtpd_cleanup_connect();
 
-		if (fd < 0 || event_add(loop, fd, EVENT_READ | EVENT_WRITE,
+		if (fd < 0 || event_add(loop, fd, EVENT_READ,
 		    smtpd_cleanup_event, c) < 0) {
 			if (fd >= 0) {
 				log_warn("cleanup: event_add: %m");
@@ -305,7 +307,9 @@ smtpd_cleanup_write(struct smtpd_cleanup *c, const char *data, size_t len)
 	}
 	if (c->out.len >= SMTPD_CLEANUP_HIGH)
 		c->above_high = true;
-	(void)smtpd_cleanup_flush(c);
+	/* A small message goes out with its end, in one write. */
+	if (c->out.len >= SMTPD_CLEANUP_BATCH)
+		(void)smtpd_cleanup_flush(c);
 }
 
 void
@@ -410,6 +414,7 @@ smtpd_cleanup_event(int fd, int events, void *ctx)
 	if (events & (EVENT_READ | EVENT_ERROR)) {
 		for (;;) {
 			ssize_t n, used;
+			bool drained;
 
 			if (buf_reserve(&c->in, 512) < 0) {
 				smtpd_cleanup_fail(c, NULL, "reply too long");
@@ -426,6 +431,7 @@ smtpd_cleanup_event(int fd, int events, void *ctx)
 				break;
 			}
 			buf_commit(&c->in, (size_t)n);
+			drained = n < 512;
 			while (c->fd >= 0 && (used = rec_parse(c->reply_rec,
 			    c->in.data, c->in.len)) > 0) {
 				buf_consume(&c->in, (size_t)used);
@@ -440,7 +446,9 @@ smtpd_cleanup_event(int fd, int events, void *ctx)
 				smtpd_cleanup_fail(c, NULL, "bad reply framing");
 				break;
 			}
-			if (c->fd < 0)
+			/* A short read emptied the socket: no read just to
+			 * hear EAGAIN. */
+			if (c->fd < 0 || drained)
 				break;
 		}
 		if (c->fd < 0)
