@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +39,25 @@ log_reopen_syslog(void)
 	log_syslog_open = true;
 }
 
+/* The process's pid, kept by log_init() and fork. */
+static pid_t log_pid;
+
+static void
+log_forked(void)
+{
+	log_pid = getpid();
+}
+
 void
 log_init(const char *name, bool to_stderr)
 {
+	static bool hooked;
+
+	/* The pid on every maillog_file line, without a system call per
+	 * line; delivery children learn theirs at fork. */
+	log_pid = getpid();
+	if (!hooked && pthread_atfork(NULL, NULL, log_forked) == 0)
+		hooked = true;
 	snprintf(log_name, sizeof(log_name), "%s", name);
 	log_stderr = to_stderr;
 	log_reopen_syslog();
@@ -164,7 +181,7 @@ log_vlog(int priority, const char *fmt, va_list ap)
 		n = snprintf(line, sizeof(line),
 		    "%s.%06ld%.3s:%.2s %s %s[%d]: %s%s\n", stamp,
 		    ts.tv_nsec / 1000, zone, zone + 3, log_host, log_ident,
-		    (int)getpid(), level, text);
+		    (int)(log_pid != 0 ? log_pid : getpid()), level, text);
 		if (n > 0)
 			log_write_fd(log_fd, line, (size_t)n < sizeof(line) ?
 			    (size_t)n : sizeof(line) - 1);
