@@ -213,19 +213,29 @@ request(int fd)
 	return n == 3 && strcmp(b, "ok\n") == 0 ? 1 : -1;
 }
 
+/* A repeat_service child under config, and a connection it greeted. */
+static int
+start_repeat(const char *config, struct child *c)
+{
+	static const struct server_def def = { .name = "single",
+		.service = repeat_service };
+	int fd;
+
+	write_config(config);
+	*c = start(&def);
+	fd = talk(c, false);
+	CHECK(fd >= 0);
+	return fd;
+}
+
 /* A connection counts once toward max_use, however many requests. */
 static void
 test_requests_max_use(void)
 {
-	static const struct server_def def = { .name = "single",
-		.service = repeat_service };
 	struct child c;
 	int fd;
 
-	write_config("max_use = 2\nmax_idle = 100s\n");
-	c = start(&def);
-	fd = talk(&c, false);
-	CHECK(fd >= 0);
+	fd = start_repeat("max_use = 2\nmax_idle = 100s\n", &c);
 	for (int i = 0; i < 5; i++)
 		CHECK(request(fd) == 1);
 	close(fd);
@@ -241,16 +251,11 @@ test_requests_max_use(void)
 static void
 test_requests_idle(void)
 {
-	static const struct server_def def = { .name = "single",
-		.service = repeat_service };
 	struct child c;
 	int fd;
 	int64_t t0;
 
-	write_config("ipc_idle = 0\nmax_idle = 100s\n");
-	c = start(&def);
-	fd = talk(&c, false);
-	CHECK(fd >= 0);
+	fd = start_repeat("ipc_idle = 0\nmax_idle = 100s\n", &c);
 	t0 = io_now_ms();
 	CHECK(io_wait(fd, POLLIN, t0 + 10000) == 0);
 	CHECK(request(fd) == 0);
@@ -266,16 +271,11 @@ test_requests_idle(void)
 static void
 test_requests_reload(void)
 {
-	static const struct server_def def = { .name = "single",
-		.service = repeat_service };
 	struct child c;
 	int fd;
 	int64_t t0;
 
-	write_config("max_idle = 100s\n");
-	c = start(&def);
-	fd = talk(&c, false);
-	CHECK(fd >= 0);
+	fd = start_repeat("max_idle = 100s\n", &c);
 	CHECK(request(fd) == 1);
 	t0 = io_now_ms();
 	kill(c.pid, SIGHUP);
