@@ -78,6 +78,7 @@ static struct event_loop *server_event_loop;
 static struct event_timer server_tick;
 static long long server_max_use;
 static long long server_max_idle_ms;
+static long long server_ipc_wait_ms = -1;	/* server_next_request() */
 static long long server_used;
 static int server_sessions;
 static int server_max_sessions;
@@ -268,11 +269,15 @@ server_should_exit_now(void)
 bool
 server_next_request(int fd, bool buffered)
 {
-	/* Longer than the client keeps the connection idle. */
-	int64_t deadline = io_now_ms() + config_get_time("ipc_idle") * 1000 +
-	    SERVER_IPC_GRACE_MS, left;
+	int64_t deadline, left;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int n;
+
+	/* Longer than the client keeps a connection idle; looked up once. */
+	if (server_ipc_wait_ms < 0)
+		server_ipc_wait_ms = config_get_time("ipc_idle") * 1000 +
+		    SERVER_IPC_GRACE_MS;
+	deadline = io_now_ms() + server_ipc_wait_ms;
 
 	/* Asked again once the request is there: a reload that came while
 	 * we waited must not serve it with the old configuration. */
