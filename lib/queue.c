@@ -6,19 +6,22 @@
  *   LEN\n BYTES  ...  0\n
  *   end=SIZE\n \n
  *
- * The writer (cleanup) takes an emptied file from free/ (queue_pool.h) or
- * creates one, as incoming/.tmp.PID.COUNTER (a name starting with '.' is
- * never picked up by qmgr), buffers content into chunks of up
- * to QUEUE_CHUNK bytes so that content arriving in many small pieces costs
- * one write(2) per chunk, then on commit writes the end record, fsyncs and
- * renames to incoming/QID. Only then is the message accepted.
+ * The writer (cleanup) claims a blanked file in free/ and writes the
+ * message in place (queue_pool.h), or creates one as
+ * incoming/.tmp.PID.COUNTER (a name starting with '.' is never picked up
+ * by qmgr); it buffers content into chunks of up to QUEUE_CHUNK bytes so
+ * that content arriving in many small pieces costs one write(2) per
+ * chunk, then on commit writes the end record (cutting what a longer
+ * earlier message left after it), fsyncs and renames to incoming/QID.
+ * Only then is the message accepted.
  *
  * The rename is not fsynced, to save a disk flush per message: the fsync
  * made the file durable under its temporary name (a new file's directory
  * entry goes with its fsync on ext4, XFS and btrfs), and a complete file
  * is a message wherever it lies. If a crash loses the rename, qmgr finds
- * the complete .tmp file and renames it to the ID its envelope names
- * (queue_tmp_recover); a .tmp file without its end record never got a
+ * the complete file: a .tmp file it renames to the ID its envelope names
+ * (queue_tmp_recover), one in free/ it recovers when it starts
+ * (queue_pool_recover). A .tmp file without its end record never got a
  * 250 and is removed once its writer is gone.
  *
  * The reader validates the whole file at open: version record first,
@@ -68,6 +71,9 @@
 struct queue_writer {
 	int fd;
 	char *tmp_path;
+	bool pooled;		/* tmp_path is in free/, fd holds its lock */
+	off_t stale;		/* a pooled file's blanked length */
+	off_t written;
 	char qid[QUEUE_ID_MAX];
 	bool envelope_written;
 	struct buf chunk;	/* content not yet written */
@@ -162,13 +168,15 @@ queue_create(void)
 	struct queue_writer *w;
 	struct stat st;
 	struct timeval tv;
+	char pooled[QUEUE_POOL_PATH_MAX];
 	char *path = NULL;
-	int fd = -1, saved;
+	int fd, saved;
+	bool from_pool;
 
-	/* An emptied file from free/ first: see queue_pool.h. */
-	path = xasprintf("incoming/.tmp.%ld.%lu", (long)getpid(), counter++);
-	if ((fd = queue_pool_claim(path)) < 0)
-		xfree(&path);
+	/* A finished file from free/ first: see queue_pool.h. */
+	fd = queue_pool_claim(pooled, sizeof(pooled));
+	if ((from_pool = fd >= 0))
+		path = xstrdup(pooled);
 	for (int tries = 0; fd < 0 && tries < QUEUE_CREATE_TRIES; tries++) {
 		path = xasprintf("incoming/.tmp.%ld.%lu", (long)getpid(),
 		    counter++);
@@ -186,6 +194,8 @@ queue_create(void)
 	w = xcalloc(1, sizeof(*w));
 	w->fd = fd;
 	w->tmp_path = path;
+	w->pooled = from_pool;
+	w->stale = st.st_size;
 	snprintf(w->qid, sizeof(w->qid), "%09llX%05lX%llX",
 	    (unsigned long long)tv.tv_sec, (unsigned long)tv.tv_usec,
 	    (unsigned long long)st.st_ino);
@@ -193,7 +203,9 @@ queue_create(void)
 	return w;
 fail:
 	saved = errno;
-	if (fd >= 0) {
+	if (from_pool)
+		queue_pool_release(path, fd);
+	else if (fd >= 0) {
 		close(fd);
 		unlink(path);
 	}
@@ -231,6 +243,7 @@ queue_write_envelope(struct queue_writer *w, const struct rec *env)
 	}
 	if (rec_format(r, out) == 0 && io_write_all(w->fd, out->data,
 	    out->len) == 0) {
+		w->written += (off_t)out->len;
 		w->envelope_written = true;
 		rc = 0;
 	}
@@ -257,6 +270,7 @@ queue_flush_chunk(struct queue_writer *w, const char *tail, size_t tail_len)
 		.iov_len = tail_len };
 	if (io_writev_all(w->fd, iov, 3) < 0)
 		return -1;
+	w->written += (off_t)(iov[0].iov_len + iov[1].iov_len + tail_len);
 	buf_reset(&w->chunk);
 	return 0;
 }
@@ -290,13 +304,19 @@ queue_write_content(struct queue_writer *w, const void *data, size_t len)
 	return 0;
 }
 
+/* Drop the unfinished file: a pooled one goes back to free/ blank, a
+ * created one is removed. Then free w. */
 static void
-queue_writer_free(struct queue_writer **w_r)
+queue_writer_discard(struct queue_writer **w_r)
 {
 	struct queue_writer *w = *w_r;
 
-	if (w->fd >= 0)
+	if (w->pooled)
+		queue_pool_release(w->tmp_path, w->fd);
+	else {
 		close(w->fd);
+		unlink(w->tmp_path);
+	}
 	xfree(&w->tmp_path);
 	buf_release(&w->chunk);
 	xfree(w_r);
@@ -315,25 +335,25 @@ queue_commit(struct queue_writer **w_r)
 		goto fail;
 	}
 	n = snprintf(end, sizeof(end), "0\nend=%zu\n\n", w->content_size);
-	if (queue_flush_chunk(w, end, (size_t)n) < 0 || fsync(w->fd) < 0)
+	/* A blanked pool file longer than the message: the end record
+	 * must be last. */
+	if (queue_flush_chunk(w, end, (size_t)n) < 0 ||
+	    (w->stale > w->written && ftruncate(w->fd, w->written) < 0) ||
+	    fsync(w->fd) < 0 || io_rename_new(w->tmp_path, path) < 0)
 		goto fail;
-	if (close(w->fd) < 0) {
-		w->fd = -1;
-		goto fail;
-	}
-	w->fd = -1;
-	if (io_rename_new(w->tmp_path, path) < 0)
-		goto fail;
+	/* Renamed before closed: a pooled file's lock must cover its time
+	 * in free/. After the fsync, close cannot lose data. */
+	close(w->fd);
+	xfree(&w->tmp_path);
+	buf_release(&w->chunk);
+	xfree(w_r);
 	xfree(&path);
-	queue_writer_free(w_r);
 	return 0;
 fail:
 	saved = errno;
-	unlink(w->tmp_path);
-	errno = saved;
 	log_warn("%s: cannot commit queue file: %m", w->qid);
 	xfree(&path);
-	queue_writer_free(w_r);
+	queue_writer_discard(w_r);
 	errno = saved;
 	return -1;
 }
@@ -343,8 +363,7 @@ queue_abort(struct queue_writer **w_r)
 {
 	if (*w_r == NULL)
 		return;
-	unlink((*w_r)->tmp_path);
-	queue_writer_free(w_r);
+	queue_writer_discard(w_r);
 }
 
 /* Recovering temporary files. */

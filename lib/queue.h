@@ -2,7 +2,7 @@
  * queue.h - queue files: the one on-disk form of a message.
  *
  * queue_directory holds incoming/ active/ deferred/ hold/ corrupt/
- * free/ (emptied files for reuse, queue_pool.h), maildrop/ (pickup's
+ * free/ (finished files for reuse, queue_pool.h), maildrop/ (pickup's
  * input), private/ and public/ (sockets), pid/ and log/ (per-message
  * delivery reasons for bounces and `queue list`).
  *

@@ -1,11 +1,12 @@
 /*
- * queue_pool.c - free/, the pool of emptied queue files (see queue_pool.h).
+ * queue_pool.c - free/, the pool of finished queue files (see
+ * queue_pool.h).
  *
  * Files in free/ are named by the queue ID of the message they last held
  * (unique: the ID contains the inode number). Several cleanup processes
  * claim from the pool at once: each reads up to QUEUE_POOL_BATCH names
- * per directory scan and claims one by renaming it away, so a name
- * another process took first fails with ENOENT and the next is tried.
+ * per directory scan and tries them in turn; a name another cleanup has
+ * written and moved on is gone (ENOENT), one it is writing is locked.
  * All read the names in the same order, so each starts at a place of
  * its own in its batch (by pid) rather than racing for the first. A
  * scan that finds the pool empty is not repeated for
@@ -14,22 +15,32 @@
  *
  * qmgr alone puts files back. It counts the pool when it starts and adds
  * what it puts; cleanup's claims go unseen, so when the count reaches
- * QUEUE_POOL_MAX it counts again (at most once per QUEUE_POOL_EMPTY_MS)
- * before it starts unlinking.
+ * QUEUE_POOL_MAX it counts again before it unlinks anything. Only a
+ * count that finds the pool full holds for QUEUE_POOL_EMPTY_MS: under
+ * load the estimate reaches the limit long before the pool does, and
+ * every file unlinked is one that cleanup must create again.
  *
- * Crash safety (see the invariant in queue_pool.h): the truncation comes
- * before the rename into free/, so on a journalling file system a file
- * reaches free/ only empty; a crash between the two leaves an empty file
- * in active/, which qmgr removes (queue_pool_put again) when it finds
- * one. cleanup's claim renames the file into incoming/ before the first
- * write and the commit fsyncs it, which on ext4 (journal), XFS and btrfs
- * makes the rename durable with it.
+ * Crash safety (see the invariant in queue_pool.h): blanking, like a
+ * truncation, changes only metadata (the blocks become unwritten
+ * extents), so on a journalling file system it reaches the disk before
+ * the rename into free/ that follows it: a file reaches free/ only
+ * blank, and a crash between the two leaves a blank file in active/,
+ * which qmgr removes (queue_pool_put again) when it finds one. Unwritten
+ * extents read as zeros until the next message's data has reached them,
+ * so a crash while a message is written never shows an earlier
+ * message's bytes under the new envelope. The commit fsyncs the file in
+ * free/ and renames it to incoming/ without a second flush: a crash that
+ * loses the rename leaves the complete message in free/, where
+ * queue_pool_recover() finds it. Without a journal (ext4 -O
+ * ^has_journal) nothing is ordered: a crash may also leave a finished
+ * message unblanked in free/, delivered once more after recovery.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,10 +50,10 @@
 #include "queue.h"
 #include "queue_pool.h"
 
-#define QUEUE_POOL_DIR		"free"
 #define QUEUE_POOL_BATCH	32
 #define QUEUE_POOL_EMPTY_MS	1000
-#define QUEUE_POOL_PATH_MAX	(sizeof(QUEUE_POOL_DIR) + QUEUE_ID_MAX + 1)
+/* Blocks of files up to this size stay with them in the pool. */
+#define QUEUE_POOL_KEEP		(128 * 1024)
 
 /* cleanup's batch of names from the last scan, tried from
  * queue_pool_first round to queue_pool_first - 1. */
@@ -53,7 +64,7 @@ static int64_t queue_pool_empty_at = -QUEUE_POOL_EMPTY_MS;
 /* qmgr's estimate of the files in free/. */
 static size_t queue_pool_size;
 static bool queue_pool_size_known;
-static int64_t queue_pool_counted_at = -QUEUE_POOL_EMPTY_MS;
+static int64_t queue_pool_full_at = -QUEUE_POOL_EMPTY_MS;
 
 static bool
 queue_pool_name_ok(const char *name)
@@ -98,11 +109,49 @@ queue_pool_scan(void)
 	return queue_pool_count > 0;
 }
 
-int
-queue_pool_claim(const char *tmp_path)
+/* Whether a file of size bytes, open as fd, may be a complete message:
+ * every complete queue file ends with an empty line, a blanked one ends
+ * with zeros. */
+static bool
+queue_pool_maybe_message(int fd, off_t size)
 {
-	char from[QUEUE_POOL_PATH_MAX];
-	struct stat st;
+	char tail[2];
+
+	if (size < 2)
+		return false;
+	return pread(fd, tail, sizeof(tail), size - 2) != 2 ||
+	    memcmp(tail, "\n\n", 2) == 0;
+}
+
+/* Take free/name if it is a pool file nobody holds and no message: its
+ * fd, locked, or -1. */
+static int
+queue_pool_take(const char *path)
+{
+	struct stat st, named;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -1;	/* another cleanup wrote it and moved it on */
+	/* The lock is the claim: held until the message leaves free/ (or
+	 * is cut again), dropped by the kernel if we die. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    stat(path, &named) < 0 || named.st_ino != st.st_ino ||
+	    named.st_dev != st.st_dev ||
+	    queue_pool_maybe_message(fd, st.st_size)) {
+		/* Being written, a crash's leftover (qmgr's to judge), or
+		 * taken, used and put back under another name since our
+		 * open. */
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+queue_pool_claim(char *path, size_t size)
+{
 	bool scanned = false;
 	int fd;
 
@@ -114,23 +163,69 @@ queue_pool_claim(const char *tmp_path)
 				return -1;
 			scanned = true;
 		}
-		snprintf(from, sizeof(from), "%s/%s", QUEUE_POOL_DIR,
+		if ((size_t)snprintf(path, size, "%s/%s", QUEUE_POOL_DIR,
 		    queue_pool_names[(queue_pool_first + queue_pool_tried++) %
-		    queue_pool_count]);
-		if (io_rename_new(from, tmp_path) < 0)
-			continue;	/* another cleanup was first */
-		fd = open(tmp_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			continue;	/* an empty .tmp: qmgr removes it */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_size == 0 && st.st_nlink == 1)
+		    queue_pool_count]) >= size)
+			return -1;
+		if ((fd = queue_pool_take(path)) >= 0)
 			return fd;
-		/* A crash's leftover (qmgr's to judge) or changed under us:
-		 * give it back unread. */
-		close(fd);
-		if (rename(tmp_path, from) < 0)
-			log_warn("rename %s %s: %m", tmp_path, from);
 	}
+}
+
+/* Make fd's file no message: zeros where its bytes were, its blocks
+ * kept (converted to unwritten extents, which read as zeros until
+ * written again: a crash cannot show the old bytes under a new
+ * message). A file over QUEUE_POOL_KEEP bytes, or one on a file system
+ * without FALLOC_FL_ZERO_RANGE, is truncated instead. */
+static int
+queue_pool_blank(int fd)
+{
+	struct stat st;
+	off_t len;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size == 0)
+		return 0;
+	/* Whole blocks: a partial one would be zeroed through the page
+	 * cache, and written back, rather than converted. */
+	len = st.st_blksize > 0 ? (st.st_size + st.st_blksize - 1) /
+	    st.st_blksize * st.st_blksize : st.st_size;
+	if (st.st_size <= QUEUE_POOL_KEEP && fallocate(fd,
+	    FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, len) == 0)
+		return 0;
+	return ftruncate(fd, 0);
+}
+
+bool
+queue_pool_is_blank(int fd)
+{
+	char data[8192];
+	struct stat st;
+	off_t off = 0;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0 || st.st_size > QUEUE_POOL_KEEP)
+		return false;
+	while (off < st.st_size &&
+	    (n = pread(fd, data, sizeof(data), off)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (data[i] != '\0')
+				return false;
+		off += n;
+	}
+	return off >= st.st_size;
+}
+
+int
+queue_pool_release(const char *path, int fd)
+{
+	int rc = queue_pool_blank(fd);
+
+	if (rc < 0)
+		log_warn("cannot empty %s: %m", path);
+	close(fd);
+	return rc;
 }
 
 /* Count free/ (qmgr): at start, and when the estimate says full. */
@@ -140,7 +235,6 @@ queue_pool_recount(void)
 	DIR *d = opendir(QUEUE_POOL_DIR);
 	struct dirent *de;
 
-	queue_pool_counted_at = io_now_ms();
 	queue_pool_size = 0;
 	queue_pool_size_known = true;
 	if (d == NULL)
@@ -159,23 +253,29 @@ queue_pool_put(const char *path, int fd)
 
 	name = name != NULL ? name + 1 : path;
 	if (!queue_pool_size_known || (queue_pool_size >= QUEUE_POOL_MAX &&
-	    io_now_ms() - queue_pool_counted_at >= QUEUE_POOL_EMPTY_MS))
+	    io_now_ms() - queue_pool_full_at >= QUEUE_POOL_EMPTY_MS)) {
 		queue_pool_recount();
+		if (queue_pool_size >= QUEUE_POOL_MAX)
+			queue_pool_full_at = io_now_ms();
+	}
 	if (queue_pool_size < QUEUE_POOL_MAX && fd >= 0 &&
 	    queue_pool_name_ok(name)) {
 		snprintf(to, sizeof(to), "%s/%s", QUEUE_POOL_DIR, name);
-		if (ftruncate(fd, 0) == 0 && io_rename_new(path, to) == 0) {
+		if (queue_pool_blank(fd) == 0 &&
+		    io_rename_new(path, to) == 0) {
 			queue_pool_size++;
 			return 0;
 		}
-		/* Emptied or not, the file is done with: unlink it. */
+		/* Blanked or not, the file is done with: unlink it. */
 	}
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
 	return 0;
 }
 
-/* A non-empty file in free/: recover it as a message or empty it. */
+/* A non-empty file in free/: recover it as a message or empty it,
+ * unless a cleanup holds it (a message being written) or qmgr blanked
+ * it. */
 static bool
 queue_pool_recover_one(const char *name)
 {
@@ -186,6 +286,12 @@ queue_pool_recover_one(const char *name)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", QUEUE_POOL_DIR, name);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return false;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || queue_pool_is_blank(fd)) {
+		close(fd);
+		return false;
+	}
 	if ((q = queue_open(path, false)) != NULL) {
 		/* Complete: never emptied here, whatever happens next. */
 		qid = queue_get(q, "qid");
@@ -201,19 +307,16 @@ queue_pool_recover_one(const char *name)
 			log_warn("%s: rename %s %s: %m", qid, path, to);
 		}
 		queue_close(&q);
-		return recovered;
+	} else if (errno == EPROTO) {
+		/* Not a complete message: nobody was ever told 250 for
+		 * it. */
+		if (ftruncate(fd, 0) < 0)
+			log_warn("cannot empty %s: %m", path);
+		else
+			log_info("emptied incomplete queue file %s", path);
 	}
-	if (errno != EPROTO)
-		return false;
-	/* Not a complete message: nobody was ever told 250 for it. */
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
-	    ftruncate(fd, 0) < 0)
-		log_warn("cannot empty %s: %m", path);
-	else
-		log_info("emptied incomplete queue file %s", path);
-	if (fd >= 0)
-		close(fd);
-	return false;
+	close(fd);
+	return recovered;
 }
 
 size_t

@@ -1,7 +1,8 @@
 /*
  * queue_pool_test.c - tests for lib/queue_pool.c: a finished file goes to
- * free/ emptied and comes back as the next message; what a crash leaves
- * in free/ is recovered or emptied, never claimed.
+ * free/ blanked and comes back as the next message; a file a cleanup
+ * holds is left alone; what a crash leaves in free/ is recovered or
+ * emptied, never claimed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +70,23 @@ write_file(const char *path, const char *data)
 		close(fd);
 }
 
+/* A file that is no message: empty, or zeros throughout. */
+static bool
+blank(const char *path)
+{
+	char data[8192];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+	bool zeros = fd >= 0;
+
+	while (fd >= 0 && (n = read(fd, data, sizeof(data))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			zeros = zeros && data[i] == '\0';
+	if (fd >= 0)
+		close(fd);
+	return zeros;
+}
+
 static int
 collect(void *ctx, const char *data, size_t len)
 {
@@ -82,7 +101,7 @@ test_put_and_claim(void)
 	struct buf *content = buf_new(1024);
 	ino_t ino;
 
-	commit_message("one\n", qid1);
+	commit_message("one, the longer\n", qid1);
 	snprintf(a, sizeof(a), "incoming/%s", qid1);
 	snprintf(b, sizeof(b), "active/%s", qid1);
 	CHECK(rename(a, b) == 0);
@@ -93,10 +112,11 @@ test_put_and_claim(void)
 	queue_close(&q);
 	CHECK(access(b, F_OK) < 0 && errno == ENOENT);
 	snprintf(a, sizeof(a), "free/%s", qid1);
-	CHECK(file_size(a) == 0 && file_ino(a) == ino);
+	CHECK(blank(a) && file_ino(a) == ino);
 
 	/* The next message reuses the file, under a new queue ID (once the
-	 * first commit's look at an empty pool is a second old). */
+	 * first commit's look at an empty pool is a second old), and ends
+	 * where its own end record does. */
 	sleep(1);
 	commit_message("two\n", qid2);
 	CHECK(strcmp(qid1, qid2) != 0);
@@ -121,25 +141,71 @@ test_put_and_claim(void)
 }
 
 static void
-test_claim_skips_nonempty(void)
+test_claim_skips_messages_and_held(void)
 {
-	int fd;
+	char path[QUEUE_POOL_PATH_MAX], zeros[100] = { 0 };
+	int fd, held, zero_fd;
 
-	write_file("free/ABC1", "proto=queue/1\n");
+	/* Ends like a message (an empty line): recovery's to judge. */
+	write_file("free/ABC1", "proto=queue/1\n\n");
 	write_file("free/ABC2", "");
 	write_file("free/.hidden", "");
-	fd = queue_pool_claim("incoming/.tmp.1.1");
+	fd = queue_pool_claim(path, sizeof(path));
 	CHECK(fd >= 0);
+	CHECK_STR(path, "free/ABC2");
+	/* Held: another claim does not take it. */
+	CHECK(queue_pool_claim(path, sizeof(path)) == -1);
+	CHECK(queue_pool_release("free/ABC2", fd) == 0);
+	/* Neither the leftover nor a name that is no queue ID. */
+	CHECK(file_size("free/ABC1") == 15);
+	CHECK(file_size("free/.hidden") == 0);
+	CHECK(unlink("free/.hidden") == 0);
+
+	/* A blanked file is claimed; one another process holds is not. */
+	zero_fd = open("free/ABC3", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(zero_fd >= 0 && io_write_all(zero_fd, zeros,
+	    sizeof(zeros)) == 0);
+	held = open("free/ABC2", O_RDWR);
+	CHECK(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0);
+	sleep(1);	/* the last scan's names are used up */
+	fd = queue_pool_claim(path, sizeof(path));
+	CHECK(fd >= 0);
+	CHECK_STR(path, "free/ABC3");
 	if (fd >= 0)
 		close(fd);
-	CHECK(access("free/ABC2", F_OK) < 0);
-	CHECK(file_size("incoming/.tmp.1.1") == 0);
-	/* Neither the leftover nor a name that is no queue ID. */
-	CHECK(queue_pool_claim("incoming/.tmp.1.2") == -1);
-	CHECK(file_size("free/ABC1") == 14);
-	CHECK(file_size("free/.hidden") == 0);
-	CHECK(unlink("incoming/.tmp.1.1") == 0);
-	CHECK(unlink("free/.hidden") == 0);
+	if (held >= 0)
+		close(held);
+	if (zero_fd >= 0)
+		close(zero_fd);
+	CHECK(unlink("free/ABC2") == 0 && unlink("free/ABC3") == 0);
+}
+
+/* A message given up (abort) leaves its pool file blanked, claimable. */
+static void
+test_abort_returns_file(void)
+{
+	char path[QUEUE_POOL_PATH_MAX];
+	struct queue_writer *w;
+	struct rec *env = rec_new();
+	int fd;
+
+	write_file("free/ABC4", "");
+	sleep(1);
+	w = queue_create();
+	CHECK(w != NULL);
+	rec_put(env, "sender", "a@example.com");
+	CHECK(queue_write_envelope(w, env) == 0);
+	CHECK(queue_write_content(w, "given up\n", 9) == 0);
+	queue_abort(&w);
+	rec_free(&env);
+	CHECK(blank("free/ABC4"));
+	sleep(1);
+	fd = queue_pool_claim(path, sizeof(path));
+	CHECK(fd >= 0);
+	CHECK_STR(path, "free/ABC4");
+	if (fd >= 0)
+		close(fd);
+	CHECK(unlink("free/ABC4") == 0);
 }
 
 static void
@@ -147,7 +213,7 @@ test_recover(void)
 {
 	char qid[QUEUE_ID_MAX], qid2[QUEUE_ID_MAX], a[80], b[80];
 
-	/* A committed message whose claim rename a crash undid. */
+	/* A committed message whose commit rename a crash undid. */
 	commit_message("three\n", qid);
 	snprintf(a, sizeof(a), "incoming/%s", qid);
 	snprintf(b, sizeof(b), "free/%s", qid);
@@ -170,18 +236,38 @@ test_recover(void)
 	CHECK(file_size("free/ABC1") == 0);
 }
 
+/* A complete message that a cleanup still holds is being written:
+ * recovery leaves it alone. */
 static void
-test_pool_full(void)
+test_recover_skips_held(void)
 {
-	char name[32], qid[QUEUE_ID_MAX], a[80], b[80];
+	char qid[QUEUE_ID_MAX], a[80], b[80];
+	int held;
+
+	commit_message("six\n", qid);
+	snprintf(a, sizeof(a), "incoming/%s", qid);
+	snprintf(b, sizeof(b), "free/%s", qid);
+	CHECK(rename(a, b) == 0);
+	held = open(b, O_RDWR);
+	CHECK(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0);
+	CHECK(queue_pool_recover() == 0);
+	CHECK(access(b, F_OK) == 0 && access(a, F_OK) < 0);
+	if (held >= 0)
+		close(held);
+	CHECK(queue_pool_recover() == 1);
+	CHECK(access(a, F_OK) == 0);
+	CHECK(unlink(a) == 0);
+}
+
+/* Put a newly committed message back, as qmgr does when it is done
+ * with it; its queue ID in qid. */
+static void
+finish_message(const char *body, char qid[QUEUE_ID_MAX])
+{
+	char a[80], b[80];
 	struct queue_file *q;
 
-	for (int i = 0; i < QUEUE_POOL_MAX; i++) {
-		snprintf(name, sizeof(name), "free/F%05X", (unsigned)i);
-		write_file(name, "");
-	}
-	CHECK(queue_pool_recover() == 0);	/* counts the pool */
-	commit_message("five\n", qid);
+	commit_message(body, qid);
 	snprintf(a, sizeof(a), "incoming/%s", qid);
 	snprintf(b, sizeof(b), "active/%s", qid);
 	CHECK(rename(a, b) == 0);
@@ -189,8 +275,39 @@ test_pool_full(void)
 	CHECK(q != NULL);
 	CHECK(queue_pool_put(b, q != NULL ? q->fd : -1) == 0);
 	queue_close(&q);
+	CHECK(access(b, F_OK) < 0);
+}
+
+static void
+test_pool_full(void)
+{
+	char name[32], qid[QUEUE_ID_MAX], a[80];
+
+	for (int i = 0; i < QUEUE_POOL_MAX; i++) {
+		snprintf(name, sizeof(name), "free/F%05X", (unsigned)i);
+		write_file(name, "");
+	}
+	CHECK(queue_pool_recover() == 0);	/* counts the pool */
+	/* Files claimed since (qmgr does not see claims): a count that
+	 * reaches the limit is checked before anything is unlinked. */
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "free/F%05X", (unsigned)i);
+		CHECK(unlink(name) == 0);
+	}
+	finish_message("five\n", qid);
 	snprintf(a, sizeof(a), "free/%s", qid);
-	CHECK(access(b, F_OK) < 0 && access(a, F_OK) < 0);
+	CHECK(access(a, F_OK) == 0);
+
+	/* Really full (one more than the pool holds: the commit takes
+	 * one): the file is unlinked. */
+	for (int i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "free/E%05X", (unsigned)i);
+		write_file(name, "");
+	}
+	CHECK(queue_pool_recover() == 0);
+	finish_message("six\n", qid);
+	snprintf(a, sizeof(a), "free/%s", qid);
+	CHECK(access(a, F_OK) < 0);
 }
 
 static int
@@ -209,8 +326,10 @@ main(void)
 		return 1;
 	}
 	TEST_RUN(test_put_and_claim);
-	TEST_RUN(test_claim_skips_nonempty);
+	TEST_RUN(test_claim_skips_messages_and_held);
+	TEST_RUN(test_abort_returns_file);
 	TEST_RUN(test_recover);
+	TEST_RUN(test_recover_skips_held);
 	TEST_RUN(test_pool_full);
 	if (chdir("/") == 0)
 		nftw(top, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

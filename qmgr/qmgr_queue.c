@@ -10,7 +10,7 @@
  *   through qmgr_deliver.c. A recipient is marked done in the file
  *   (queue_mark_done, fdatasync) only after its agent said sent or bounced.
  *   When no job is left:
- *     no recipient deferred -> active/QID emptied and moved to free/ for
+ *     no recipient deferred -> active/QID blanked and moved to free/ for
  *                              reuse, or unlinked (queue_pool_put;
  *                              "QID: removed")
  *     some deferred         -> log/QID rewritten (one rec record per
@@ -703,12 +703,23 @@ qmgr_message_job_done(struct qmgr_message *msg)
 		qmgr_message_finish(msg);
 }
 
+/* Whether path is a file queue_pool_put() blanked. */
+static bool
+qmgr_queue_blank(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool blank = fd >= 0 && queue_pool_is_blank(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return blank;
+}
+
 void
 qmgr_queue_activate(const char *dir, const char *qid)
 {
 	char from[QMGR_PATH_MAX], corrupt[QMGR_PATH_MAX];
 	struct qmgr_message *msg = xcalloc(1, sizeof(*msg));
-	struct stat st;
 	const char *arrival;
 	char *end;
 
@@ -723,9 +734,8 @@ qmgr_queue_activate(const char *dir, const char *qid)
 	}
 	msg->q = queue_open(msg->path, true);
 	if (msg->q == NULL) {
-		if (errno == EPROTO && stat(msg->path, &st) == 0 &&
-		    st.st_size == 0) {
-			/* Emptied for free/ when a crash stopped its move
+		if (errno == EPROTO && qmgr_queue_blank(msg->path)) {
+			/* Blanked for free/ when a crash stopped its move
 			 * there (queue_pool.c): a finished message. */
 			if (queue_pool_put(msg->path, -1) < 0)
 				log_warn("%s: unlink %s: %m", qid, msg->path);

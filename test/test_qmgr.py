@@ -530,13 +530,16 @@ class QmgrTest(unittest.TestCase):
         q = self.qmgr()
         local = self.agent("local")
         # A committed message whose rename out of free/ a crash undid
-        # (cleanup claims emptied files from there), an incomplete file
-        # there, and a finished file that was emptied but not yet moved.
+        # (cleanup writes messages in place there), an incomplete file
+        # there, and finished files that were emptied or blanked but not
+        # yet moved.
         qid = q.add("s@example.org", ["sent-a@example.test"], sub="free")
         partial = os.path.join(q.queue, "free", "ABCDEF01")
         with open(partial, "w") as f:
             f.write("proto=queue/1\nqid=ABCDEF01\n\n5\nhel")
         open(os.path.join(q.queue, "active", "ABCDEF02"), "w").close()
+        with open(os.path.join(q.queue, "active", "ABCDEF03"), "wb") as f:
+            f.write(bytes(1500))
         q.start()
         self.assertTrue(wait_for(lambda: f"{qid}: removed" in q.log()),
                         q.log())
@@ -546,12 +549,14 @@ class QmgrTest(unittest.TestCase):
         self.assertIn("emptied incomplete queue file free/ABCDEF01", log)
         self.assertEqual(os.path.getsize(partial), 0)
         self.assertIn("ABCDEF02: removed empty queue file", log)
+        self.assertIn("ABCDEF03: removed empty queue file", log)
         self.assertEqual(q.files("corrupt"), [])
         self.assertEqual(q.files("active"), [])
-        # The finished file waits in free/, empty, for cleanup to reuse.
+        # The finished file waits in free/, blanked (zeros where its bytes
+        # were, or empty), for cleanup to reuse.
         self.assertIn(qid, q.files("free"))
-        self.assertEqual(os.path.getsize(
-            os.path.join(q.queue, "free", qid)), 0)
+        with open(os.path.join(q.queue, "free", qid), "rb") as f:
+            self.assertEqual(f.read().strip(b"\0"), b"")
 
     def test_busy_agent_retried(self):
         # a full listen backlog refuses non-blocking connects (EAGAIN):
