@@ -388,6 +388,8 @@ server_drain(int64_t grace_ms)
 		 * already waiting for one. */
 		server_status(SERVER_STATUS_RETIRING);
 		server_busy = true;
+		if (server_def->drain != NULL)
+			server_def->drain();
 	}
 	if (grace_ms > 0 && server_drain_deadline == 0)
 		server_drain_deadline = io_now_ms() + grace_ms;

@@ -60,6 +60,11 @@ struct server_def {
 	void (*event_start)(struct event_loop *loop);
 	/* Never exit for idleness or max_use (qmgr). */
 	bool long_lived;
+	/* Event server: called once when the process stops accepting
+	 * (max_use, reload, stop) to let go of what only new sessions
+	 * would use, such as pooled connections that another process of
+	 * the service's client could use. May be NULL. */
+	void (*drain)(void);
 	/* Event server: when a reload retires the process (SIGHUP), wait
 	 * for the open sessions however long they take instead of
 	 * SERVER_GRACE_MS; each session has its own timeout (smtpd). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,31 @@ event_session(struct event_loop *loop, int fd)
 {
 	(void)io_write_all(fd, "ok\n", 3);
 	event_add(loop, fd, EVENT_READ, event_read, loop);
+}
+
+/* The drain hook leaves a file in the queue directory (our cwd). */
+static void
+event_drain(void)
+{
+	int fd = open("drained", O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+	if (fd >= 0) {
+		(void)io_write_all(fd, "d", 1);
+		close(fd);
+	}
+}
+
+/* Times the drain hook ran (it is removed). */
+static off_t
+drained(void)
+{
+	char *path = xasprintf("%s/drained", test_dir);
+	struct stat st;
+	off_t n = stat(path, &st) == 0 ? st.st_size : 0;
+
+	unlink(path);
+	xfree(&path);
+	return n;
 }
 
 static void
@@ -321,7 +347,8 @@ static void
 test_event_busy_idle(void)
 {
 	static const struct server_def def = { .name = "event",
-		.event = event_session, .max_sessions = 1 };
+		.event = event_session, .max_sessions = 1,
+		.drain = event_drain };
 	struct child c;
 	int fd;
 
@@ -335,8 +362,10 @@ test_event_busy_idle(void)
 	fd = talk(&c, false);
 	CHECK(fd >= 0);
 	CHECK(status_next(&c, 3000) == SERVER_STATUS_BUSY);
+	CHECK(drained() == 0);
 	close(fd);
 	CHECK(wait_exit(&c, 3000) == 0);	/* max_use after it ended */
+	CHECK(drained() == 1);
 	finish(&c);
 }
 
@@ -344,7 +373,7 @@ static void
 test_event_sigterm_drains(void)
 {
 	static const struct server_def def = { .name = "event",
-		.event = event_session };
+		.event = event_session, .drain = event_drain };
 	struct child c;
 	int fd;
 
@@ -357,8 +386,11 @@ test_event_sigterm_drains(void)
 	CHECK(waitpid(c.pid, NULL, WNOHANG) == 0);
 	usleep(1500 * 1000);
 	CHECK(waitpid(c.pid, NULL, WNOHANG) == 0);
+	/* Told to let go of what only new sessions would use. */
+	CHECK(drained() == 1);
 	close(fd);
 	CHECK(wait_exit(&c, 3000) == 0);
+	CHECK(drained() == 0);
 	finish(&c);
 }
 

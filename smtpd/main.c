@@ -5,6 +5,7 @@
 
 #include "server.h"
 #include "smtpd_anvil.h"
+#include "smtpd_cleanup.h"
 #include "smtpd_restrict.h"
 #include "smtpd_session.h"
 #include "smtpd_tls.h"
@@ -29,6 +30,7 @@ main(int argc, char **argv)
 		 * the old process keeps serving them with the old
 		 * certificate while new ones get the new. */
 		.drain_sessions = true,
+		.drain = smtpd_cleanup_drain,
 	};
 
 	return server_main(argc, argv, &def);

@@ -58,6 +58,7 @@ struct smtpd_cleanup {
 
 /* Idle connections to cleanup, made with the first message. */
 static struct connpool *smtpd_cleanup_pool;
+static bool smtpd_cleanup_draining;	/* no pool once set */
 
 static void smtpd_cleanup_event(int fd, int events, void *ctx);
 static bool smtpd_cleanup_retry(struct smtpd_cleanup *c);
@@ -189,6 +190,13 @@ smtpd_cleanup_retry(struct smtpd_cleanup *c)
 	return true;
 }
 
+void
+smtpd_cleanup_drain(void)
+{
+	smtpd_cleanup_draining = true;
+	connpool_free(&smtpd_cleanup_pool);
+}
+
 struct smtpd_cleanup *
 smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
     smtpd_cleanup_fn fn, void *ctx)
@@ -196,7 +204,7 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 	struct smtpd_cleanup *c = xcalloc(1, sizeof(*c));
 	bool reused;
 
-	if (smtpd_cleanup_pool == NULL)
+	if (smtpd_cleanup_pool == NULL && !smtpd_cleanup_draining)
 		smtpd_cleanup_pool = connpool_new_ipc(loop,
 		    SMTPD_CLEANUP_POOL);
 	c->loop = loop;
@@ -208,7 +216,8 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 	c->reply_rec = rec_new();
 	/* Watching for reading only, as in the pool: the first flush below
 	 * writes at once and watches for writing only if it must wait. */
-	c->fd = connpool_take(smtpd_cleanup_pool, PROTO_CLEANUP_PATH,
+	c->fd = smtpd_cleanup_pool == NULL ? -1 :
+	    connpool_take(smtpd_cleanup_pool, PROTO_CLEANUP_PATH,
 	    EVENT_READ, smtpd_cleanup_event, c, &c->born);
 	reused = c->fd >= 0;
 	if (!reused) {
@@ -394,7 +403,8 @@ smtpd_cleanup_got_reply(struct smtpd_cleanup *c)
 	c->state = SMTPD_CLEANUP_DONE;
 	xfree(&c->reply);
 	c->reply = xasprintf("250 2.0.0 Ok: queued as %s", c->qid);
-	if (c->in.len == 0)	/* nothing unasked-for after it */
+	if (c->in.len == 0 && smtpd_cleanup_pool != NULL)
+		/* nothing unasked-for after it */
 		connpool_put(smtpd_cleanup_pool, PROTO_CLEANUP_PATH, c->fd,
 		    c->born);
 	else {

@@ -41,6 +41,10 @@ typedef void (*smtpd_cleanup_fn)(void *ctx);
  * the backlog until reply 1. */
 struct smtpd_cleanup *smtpd_cleanup_open(struct event_loop *loop,
     const struct rec *envelope, smtpd_cleanup_fn fn, void *ctx);
+/* The process stops accepting: idle cleanup connections go back to
+ * cleanup, where the process that takes over can use them, and the
+ * sessions still open use a connection each. */
+void smtpd_cleanup_drain(void);
 /* Close (an abort unless the state is DONE) and free. */
 void smtpd_cleanup_close(struct smtpd_cleanup **c_r);
 enum smtpd_cleanup_state smtpd_cleanup_state(const struct smtpd_cleanup *c);
