@@ -109,18 +109,52 @@ queue_pool_scan(void)
 	return queue_pool_count > 0;
 }
 
-/* Whether a file of size bytes, open as fd, may be a complete message:
- * every complete queue file ends with an empty line, a blanked one ends
- * with zeros. */
-static bool
-queue_pool_maybe_message(int fd, off_t size)
+/* Make fd's file no message: zeros where its bytes were, its blocks
+ * kept (converted to unwritten extents, which read as zeros until
+ * written again: a crash cannot show the old bytes under a new
+ * message). A file over QUEUE_POOL_KEEP bytes, or one on a file system
+ * without FALLOC_FL_ZERO_RANGE, is truncated instead. */
+static int
+queue_pool_blank(int fd)
+{
+	struct stat st;
+	off_t len;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size == 0)
+		return 0;
+	/* Whole blocks: a partial one would be zeroed through the page
+	 * cache, and written back, rather than converted. */
+	len = st.st_blksize > 0 ? (st.st_size + st.st_blksize - 1) /
+	    st.st_blksize * st.st_blksize : st.st_size;
+	if (st.st_size <= QUEUE_POOL_KEEP && fallocate(fd,
+	    FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, len) == 0)
+		return 0;
+	return ftruncate(fd, 0);
+}
+
+/* What the last two bytes of a file of size bytes, open as fd, say. */
+enum queue_pool_tail {
+	QUEUE_POOL_BLANK,	/* empty, or ends with zeros: blanked */
+	QUEUE_POOL_LEFTOVER,	/* no message, but bytes of one */
+	QUEUE_POOL_MESSAGE,	/* may be a complete message: every queue
+				 * file ends with an empty line */
+};
+
+static enum queue_pool_tail
+queue_pool_tail(int fd, off_t size)
 {
 	char tail[2];
 
+	if (size == 0)
+		return QUEUE_POOL_BLANK;
 	if (size < 2)
-		return false;
-	return pread(fd, tail, sizeof(tail), size - 2) != 2 ||
-	    memcmp(tail, "\n\n", 2) == 0;
+		return QUEUE_POOL_LEFTOVER;
+	if (pread(fd, tail, sizeof(tail), size - 2) != 2 ||
+	    memcmp(tail, "\n\n", 2) == 0)
+		return QUEUE_POOL_MESSAGE;
+	return tail[1] == '\0' ? QUEUE_POOL_BLANK : QUEUE_POOL_LEFTOVER;
 }
 
 /* Take free/name if it is a pool file nobody holds and no message: its
@@ -129,6 +163,7 @@ static int
 queue_pool_take(const char *path)
 {
 	struct stat st, named;
+	enum queue_pool_tail tail;
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
@@ -139,13 +174,16 @@ queue_pool_take(const char *path)
 	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    stat(path, &named) < 0 || named.st_ino != st.st_ino ||
 	    named.st_dev != st.st_dev ||
-	    queue_pool_maybe_message(fd, st.st_size)) {
-		/* Being written, a crash's leftover (qmgr's to judge), or
-		 * taken, used and put back under another name since our
-		 * open. */
+	    (tail = queue_pool_tail(fd, st.st_size)) == QUEUE_POOL_MESSAGE ||
+	    (tail == QUEUE_POOL_LEFTOVER && queue_pool_blank(fd) < 0)) {
+		/* Being written, maybe a message a crash left (qmgr's to
+		 * judge), or taken, used and put back under another name
+		 * since our open. */
 		close(fd);
 		return -1;
 	}
+	/* A leftover (a cleanup died writing it) is blanked first, so
+	 * that no byte of it can show under the new envelope. */
 	return fd;
 }
 
@@ -170,31 +208,6 @@ queue_pool_claim(char *path, size_t size)
 		if ((fd = queue_pool_take(path)) >= 0)
 			return fd;
 	}
-}
-
-/* Make fd's file no message: zeros where its bytes were, its blocks
- * kept (converted to unwritten extents, which read as zeros until
- * written again: a crash cannot show the old bytes under a new
- * message). A file over QUEUE_POOL_KEEP bytes, or one on a file system
- * without FALLOC_FL_ZERO_RANGE, is truncated instead. */
-static int
-queue_pool_blank(int fd)
-{
-	struct stat st;
-	off_t len;
-
-	if (fstat(fd, &st) < 0)
-		return -1;
-	if (st.st_size == 0)
-		return 0;
-	/* Whole blocks: a partial one would be zeroed through the page
-	 * cache, and written back, rather than converted. */
-	len = st.st_blksize > 0 ? (st.st_size + st.st_blksize - 1) /
-	    st.st_blksize * st.st_blksize : st.st_size;
-	if (st.st_size <= QUEUE_POOL_KEEP && fallocate(fd,
-	    FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, len) == 0)
-		return 0;
-	return ftruncate(fd, 0);
 }
 
 bool

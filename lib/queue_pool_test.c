@@ -180,6 +180,25 @@ test_claim_skips_messages_and_held(void)
 	CHECK(unlink("free/ABC2") == 0 && unlink("free/ABC3") == 0);
 }
 
+/* What a cleanup that died while writing left (no message: it does not
+ * end with an empty line) is claimed, and blanked before it is used. */
+static void
+test_claim_blanks_leftover(void)
+{
+	char path[QUEUE_POOL_PATH_MAX];
+	int fd;
+
+	write_file("free/ABC5", "proto=queue/1\nqid=ABC5\n\n5\nhel");
+	sleep(1);
+	fd = queue_pool_claim(path, sizeof(path));
+	CHECK(fd >= 0);
+	CHECK_STR(path, "free/ABC5");
+	CHECK(blank("free/ABC5"));
+	if (fd >= 0)
+		close(fd);
+	CHECK(unlink("free/ABC5") == 0);
+}
+
 /* A message given up (abort) leaves its pool file blanked, claimable. */
 static void
 test_abort_returns_file(void)
@@ -327,6 +346,7 @@ main(void)
 	}
 	TEST_RUN(test_put_and_claim);
 	TEST_RUN(test_claim_skips_messages_and_held);
+	TEST_RUN(test_claim_blanks_leftover);
 	TEST_RUN(test_abort_returns_file);
 	TEST_RUN(test_recover);
 	TEST_RUN(test_recover_skips_held);
