@@ -304,6 +304,14 @@ queue_write_content(struct queue_writer *w, const void *data, size_t len)
 	return 0;
 }
 
+static void
+queue_writer_free(struct queue_writer **w_r)
+{
+	xfree(&(*w_r)->tmp_path);
+	buf_release(&(*w_r)->chunk);
+	xfree(w_r);
+}
+
 /* Drop the unfinished file: a pooled one goes back to free/ blank, a
  * created one is removed. Then free w. */
 static void
@@ -317,9 +325,7 @@ queue_writer_discard(struct queue_writer **w_r)
 		close(w->fd);
 		unlink(w->tmp_path);
 	}
-	xfree(&w->tmp_path);
-	buf_release(&w->chunk);
-	xfree(w_r);
+	queue_writer_free(w_r);
 }
 
 int
@@ -344,9 +350,7 @@ queue_commit(struct queue_writer **w_r)
 	/* Renamed before closed: a pooled file's lock must cover its time
 	 * in free/. After the fsync, close cannot lose data. */
 	close(w->fd);
-	xfree(&w->tmp_path);
-	buf_release(&w->chunk);
-	xfree(w_r);
+	queue_writer_free(w_r);
 	xfree(&path);
 	return 0;
 fail:

@@ -169,7 +169,7 @@ queue_pool_take(const char *path)
 	if (fd < 0)
 		return -1;	/* another cleanup wrote it and moved it on */
 	/* The lock is the claim: held until the message leaves free/ (or
-	 * is cut again), dropped by the kernel if we die. */
+	 * the file is blank again), dropped by the kernel if we die. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    stat(path, &named) < 0 || named.st_ino != st.st_ino ||
@@ -236,7 +236,7 @@ queue_pool_release(const char *path, int fd)
 	int rc = queue_pool_blank(fd);
 
 	if (rc < 0)
-		log_warn("cannot empty %s: %m", path);
+		log_warn("cannot blank %s: %m", path);
 	close(fd);
 	return rc;
 }
