@@ -24,7 +24,11 @@
  * each message is one non-blocking write(2) of a status byte and our pid,
  * smaller than PIPE_BUF and therefore atomic; when the pipe is full the
  * message is dropped (the master errs on the side of starting a process).
- * A process that stops accepting for good says RETIRING instead.
+ * A process that stops accepting for good says RETIRING instead. An
+ * event server says LEAVING once it has served half its max_use, so that
+ * the master starts its successor while it still accepts: a start-up
+ * (exec, TLS keys) takes milliseconds, and at max_use the successor is
+ * ready rather than every client of that moment waiting for it.
  * A standalone run (-S) has no master: no status messages, no idle exit,
  * no max_use.
  *
@@ -84,6 +88,7 @@ static int server_sessions;
 static int server_max_sessions;
 static bool server_busy;		/* listen socket paused, master told */
 static bool server_draining;		/* no accepts; exit when empty */
+static bool server_leaving;		/* said LEAVING */
 static int64_t server_drain_deadline;	/* 0: wait for sessions forever */
 static int64_t server_last_active;
 static int64_t server_accept_paused_until;
@@ -506,9 +511,15 @@ server_session_done(void)
 		return;
 	}
 	if (!server_standalone && !server_def->long_lived &&
-	    server_max_use > 0 && server_used >= server_max_use) {
-		server_drain(0);
-		return;
+	    server_max_use > 0) {
+		if (server_used >= server_max_use) {
+			server_drain(0);
+			return;
+		}
+		if (!server_leaving && server_used * 2 >= server_max_use) {
+			server_leaving = true;
+			server_status(SERVER_STATUS_LEAVING);
+		}
 	}
 	if (server_busy && server_sessions < server_max_sessions) {
 		server_busy = false;

@@ -41,6 +41,10 @@
 #define SERVER_STATUS_BUSY	'B'
 /* Accepts no more (max_use, a changed table, a signal): count me out. */
 #define SERVER_STATUS_RETIRING	'R'
+/* An event server past half its max_use: still accepting, but do not
+ * count on me; start my successor now, so that it is ready to accept
+ * when I stop (its start-up then costs no client a wait). */
+#define SERVER_STATUS_LEAVING	'L'
 
 struct server_def {
 	const char *name;		/* "smtpd": the log name */

@@ -358,6 +358,8 @@ test_event_busy_idle(void)
 	CHECK(fd >= 0);
 	CHECK(status_next(&c, 3000) == SERVER_STATUS_BUSY);
 	close(fd);
+	/* Half its max_use: its successor may start now. */
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_LEAVING);
 	CHECK(status_next(&c, 3000) == SERVER_STATUS_IDLE);
 	fd = talk(&c, false);
 	CHECK(fd >= 0);
@@ -366,6 +368,35 @@ test_event_busy_idle(void)
 	close(fd);
 	CHECK(wait_exit(&c, 3000) == 0);	/* max_use after it ended */
 	CHECK(drained() == 1);
+	finish(&c);
+}
+
+/* LEAVING comes once, at half of max_use, and the process goes on
+ * accepting until max_use; then RETIRING, and it exits. */
+static void
+test_event_leaving(void)
+{
+	static const struct server_def def = { .name = "event",
+		.event = event_session };
+	struct child c;
+	int fd;
+
+	write_config("max_use = 5\nmax_idle = 100s\n");
+	c = start(&def);
+	for (int i = 1; i <= 5; i++) {
+		fd = talk(&c, false);
+		CHECK(fd >= 0);
+		close(fd);
+		if (i == 2)	/* nothing said before half of 5 */
+			CHECK(status_next(&c, 300) == 0);
+		if (i == 3) {
+			CHECK(status_next(&c, 3000) == SERVER_STATUS_LEAVING);
+			CHECK(status_next(&c, 300) == 0);
+			CHECK(waitpid(c.pid, NULL, WNOHANG) == 0);
+		}
+	}
+	CHECK(status_next(&c, 3000) == SERVER_STATUS_RETIRING);
+	CHECK(wait_exit(&c, 3000) == 0);
 	finish(&c);
 }
 
@@ -410,6 +441,7 @@ main(void)
 	TEST_RUN(test_single_idle_exit);
 	TEST_RUN(test_single_sigterm);
 	TEST_RUN(test_event_busy_idle);
+	TEST_RUN(test_event_leaving);
 	TEST_RUN(test_event_sigterm_drains);
 	path = xasprintf("%s/main.cf", test_dir);
 	unlink(path);

@@ -35,6 +35,7 @@ struct master_child {
 	char *path;		/* what was executed, for the log */
 	bool idle;		/* told us IDLE (new children start idle) */
 	bool retired;		/* told to finish (reload, removal) */
+	bool leaving;		/* said LEAVING: never idle again */
 	struct master_child *next;
 };
 

@@ -172,10 +172,19 @@ master_child_status(struct master_service *list, char status, pid_t pid)
 			s->idle_count--;
 		c->idle = false;
 		s->replace = true;
+	} else if (status == SERVER_STATUS_LEAVING && !c->leaving) {
+		/* Still accepting and counted against maxproc, but no
+		 * longer available: its successor starts now. */
+		c->leaving = true;
+		if (c->idle)
+			s->idle_count--;
+		c->idle = false;
+		s->replace = true;
 	} else if (status == SERVER_STATUS_BUSY && c->idle) {
 		c->idle = false;
 		s->idle_count--;
-	} else if (status == SERVER_STATUS_IDLE && !c->idle) {
+	} else if (status == SERVER_STATUS_IDLE && !c->idle &&
+	    !c->leaving) {
 		c->idle = true;
 		s->idle_count++;
 	}

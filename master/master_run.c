@@ -24,7 +24,10 @@
  * process has exited, so two queue managers never overlap. A process that
  * retires itself (max_use, a changed lookup table) says so, and when no
  * other process of its service is idle its successor starts at once:
- * otherwise the next client would wait for a fork and exec. XXX a changed
+ * otherwise the next client would wait for a fork and exec. An event
+ * server says LEAVING earlier, at half its max_use: it still accepts and
+ * still counts against maxproc, but is no longer available, so its
+ * successor is up before it stops. XXX a changed
  * queue_directory or inet_interfaces needs a stop and start.
  *
  * SIGTERM/SIGINT: every child gets SIGTERM, the master waits up to

@@ -213,5 +213,42 @@ class RetireTest(unittest.TestCase):
         finally:
             inst.cleanup()
 
+    def test_successor_starts_at_half_max_use(self):
+        """Past half its max_use an smtpd goes on accepting, and its
+        successor is already running when it stops."""
+        clear_maildir(maildir_of("ptalice"))
+        inst = Instance("leave", main={"max_use": "8"}, smtpd_procs=2).start()
+        try:
+            first = wait_for(lambda: inst.daemon_pids("smtpd"), 10)
+            self.assertEqual(len(first), 1)
+
+            def served(pid):
+                return len(re.findall(r"smtpd\[%d\]: connect from" % pid,
+                                      inst.logtext()))
+            sent = 0
+            at_successor = None
+            while first[0] in inst.daemon_pids("smtpd") and sent < 12:
+                with inst.smtp() as s:
+                    s.sendmail("a@b.test", ["ptalice@example.test"],
+                               b"Subject: h%d\r\n\r\nx\r\n" % sent)
+                sent += 1
+                time.sleep(0.3)
+                pids = inst.daemon_pids("smtpd")
+                if at_successor is None and len(pids) == 2:
+                    self.assertIn(first[0], pids)
+                    at_successor = served(first[0])
+            self.assertIsNotNone(at_successor, "no successor before max_use")
+            # Started at half (the start-up probe counts as a session),
+            # while the first still had sessions to serve.
+            self.assertGreaterEqual(at_successor, 4)
+            self.assertLess(at_successor, 8)
+            self.assertNotIn(first[0], inst.daemon_pids("smtpd"),
+                             "the first smtpd outlived its max_use")
+            self.assertEqual(served(first[0]), 8)
+            self.assertEqual(len(wait_maildir(maildir_of("ptalice"), sent)),
+                             sent)
+        finally:
+            inst.cleanup()
+
 if __name__ == "__main__":
     unittest.main()
