@@ -158,3 +158,13 @@ buf_strdup(const struct buf *b)
 {
 	return xstrndup(b->data, b->len);
 }
+
+char *
+buf_detach(struct buf *b)
+{
+	char *data = b->data != NULL ? b->data : xstrdup("");
+
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return data;
+}

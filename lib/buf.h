@@ -43,5 +43,8 @@ int buf_reserve(struct buf *b, size_t n);
 void buf_commit(struct buf *b, size_t n);
 /* A copy of the contents as a fresh string. */
 char *buf_strdup(const struct buf *b);
+/* The contents themselves (b->len bytes, then a NUL), now the caller's
+ * to free; b is left empty. Never NULL. */
+char *buf_detach(struct buf *b);
 
 #endif

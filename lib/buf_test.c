@@ -130,6 +130,25 @@ test_printf(void)
 	buf_free(&b);
 }
 
+static void
+test_detach(void)
+{
+	struct buf *b = buf_new(16);
+	char *s;
+
+	s = buf_detach(b);	/* never used: still a string */
+	CHECK(s != NULL && s[0] == '\0');
+	xfree(&s);
+	CHECK(buf_add(b, "ab\0c", 4) == 0);
+	s = buf_detach(b);
+	CHECK(memcmp(s, "ab\0c", 5) == 0);
+	CHECK(b->len == 0);
+	CHECK(buf_add_str(b, "xyz") == 0);	/* usable again */
+	CHECK(strcmp(b->data, "xyz") == 0);
+	xfree(&s);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -137,5 +156,6 @@ main(void)
 	TEST_RUN(test_growth);
 	TEST_RUN(test_consume_truncate);
 	TEST_RUN(test_printf);
+	TEST_RUN(test_detach);
 	return TEST_DONE();
 }

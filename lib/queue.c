@@ -29,7 +29,10 @@
  * and the content size it names equal to the sum of the chunks. Anything
  * else is EPROTO: a truncated file (crash before the end record) is not a
  * message. Chunk data is skipped with offsets, not read, so opening a
- * large message is cheap.
+ * large message is cheap. The first read at open takes up to REC_MAX
+ * bytes (the envelope's limit); what it holds is not read again, and a
+ * read-only open keeps it when it is the whole file (the content never
+ * changes, and marking done needs a writable open, which keeps nothing).
  *
  * A recipient is marked done by overwriting its "rcpt" name with "done"
  * (same length) with pwrite and fdatasync: the file never changes size,
@@ -66,6 +69,7 @@
 #define QUEUE_PROTO	"queue/1"
 #define QUEUE_CHUNK	(64 * 1024)
 #define QUEUE_END_MAX	64	/* "end=" + digits + "\n\n" */
+#define QUEUE_IMAGE_MAX	(64 * 1024)
 #define QUEUE_CREATE_TRIES 100
 
 struct queue_writer {
@@ -467,22 +471,47 @@ queue_pread(int fd, void *data, size_t len, off_t off)
 	return 0;
 }
 
-/* Read and check the chunk header at *off (file size file_size); sets
- * *len_r and advances *off past the header. */
+/* The len bytes at off of the bytes read at open (image, image_len),
+ * or NULL when they are not all there. */
+static const char *
+queue_image_at(const char *image, size_t image_len, off_t off, size_t len)
+{
+	if (image == NULL || off < 0 || (size_t)off > image_len ||
+	    len > image_len - (size_t)off)
+		return NULL;
+	return image + off;
+}
+
+/* len bytes at off into data, from image when it holds them. */
 static int
-queue_chunk_header(int fd, off_t *off, off_t file_size, size_t *len_r)
+queue_read_at(const struct queue_file *q, const char *image,
+    size_t image_len, void *data, size_t len, off_t off)
+{
+	const char *p = queue_image_at(image, image_len, off, len);
+
+	if (p == NULL)
+		return queue_pread(q->fd, data, len, off);
+	memcpy(data, p, len);
+	return 0;
+}
+
+/* Read and check the chunk header at *off; sets *len_r and advances
+ * *off past the header. */
+static int
+queue_chunk_header(const struct queue_file *q, const char *image,
+    size_t image_len, off_t *off, size_t *len_r)
 {
 	char header[16];
 	size_t want = sizeof(header);
 	ssize_t n;
 
-	if (*off >= file_size) {
+	if (*off >= q->file_size) {
 		errno = EPROTO;
 		return -1;
 	}
-	if ((off_t)want > file_size - *off)
-		want = (size_t)(file_size - *off);
-	if (queue_pread(fd, header, want, *off) < 0)
+	if ((off_t)want > q->file_size - *off)
+		want = (size_t)(q->file_size - *off);
+	if (queue_read_at(q, image, image_len, header, want, *off) < 0)
 		return -1;
 	n = rec_parse_chunk_header(header, want, len_r);
 	if (n <= 0) {
@@ -496,7 +525,7 @@ queue_chunk_header(int fd, off_t *off, off_t file_size, size_t *len_r)
 /* Build q->rcpts from the envelope and the raw bytes it came from (the
  * attributes are in line order, so line i is attribute i). */
 static int
-queue_load_recipients(struct queue_file *q, const char *raw)
+queue_load_recipients(struct queue_file *q, const char *raw, size_t len)
 {
 	struct queue_recipient *cur = NULL;
 	off_t line = 0;
@@ -504,7 +533,10 @@ queue_load_recipients(struct queue_file *q, const char *raw)
 	q->rcpts = xcalloc(q->env->count, sizeof(*q->rcpts));
 	for (size_t i = 0; i < q->env->count; i++) {
 		const struct rec_attr *a = &q->env->attrs[i];
-		const char *nl = strchr(raw + line, '\n');
+		const char *nl = memchr(raw + line, '\n', len - (size_t)line);
+
+		if (nl == NULL)
+			return -1;
 
 		if (strcmp(a->name, "rcpt") == 0 ||
 		    strcmp(a->name, "done") == 0) {
@@ -567,15 +599,16 @@ queue_open(const char *path, bool writable)
 	qid = rec_get(q->env, "qid");
 	if (qid == NULL || !queue_id_valid(qid))
 		goto bad;
-	buf_truncate(head, (size_t)used);
-	if (queue_load_recipients(q, head->data) < 0)
+	if (queue_load_recipients(q, head->data, (size_t)used) < 0)
 		goto bad;
 	q->content_offset = used;
+	q->file_size = st.st_size;
 
 	/* 2. The content chunks, skipped by their lengths. */
 	off = used;
 	for (;;) {
-		if (queue_chunk_header(q->fd, &off, st.st_size, &chunk_len) < 0)
+		if (queue_chunk_header(q, head->data, head->len, &off,
+		    &chunk_len) < 0)
 			goto fail;
 		if (chunk_len == 0)
 			break;
@@ -589,13 +622,16 @@ queue_open(const char *path, bool writable)
 	if (st.st_size - off > (off_t)sizeof(tail) || st.st_size == off)
 		goto bad;
 	want = (size_t)(st.st_size - off);
-	if (queue_pread(q->fd, tail, want, off) < 0)
+	if (queue_read_at(q, head->data, head->len, tail, want, off) < 0)
 		goto fail;
 	if (rec_parse(end, tail, want) != (ssize_t)want || end->count != 1 ||
 	    rec_get_int(end, "end", 0, LLONG_MAX, &size) < 0 ||
 	    (unsigned long long)size != total)
 		goto bad;
 	q->size = total;
+	if (!writable && head->len == (size_t)st.st_size &&
+	    st.st_size <= QUEUE_IMAGE_MAX)
+		q->image = buf_detach(head);
 	rec_free(&end);
 	buf_free(&head);
 	return q;
@@ -627,6 +663,7 @@ queue_close(struct queue_file **q_r)
 	xfree(&q->rcpts);
 	rec_free(&q->env);
 	xfree(&q->path);
+	xfree(&q->image);
 	xfree(q_r);
 }
 
@@ -690,26 +727,32 @@ int
 queue_read_content(struct queue_file *q,
     int (*fn)(void *ctx, const char *data, size_t len), void *ctx)
 {
-	struct stat st;
-	char *data;
+	size_t image_len = q->image != NULL ? (size_t)q->file_size : 0;
+	char *data = NULL;
 	off_t off = q->content_offset;
 	size_t chunk_len;
 	int rc = -1;
 
-	if (fstat(q->fd, &st) < 0)
-		return -1;
-	data = xmalloc(QUEUE_CHUNK);
 	for (;;) {
-		if (queue_chunk_header(q->fd, &off, st.st_size, &chunk_len) < 0)
+		if (queue_chunk_header(q, q->image, image_len, &off,
+		    &chunk_len) < 0)
 			goto done;
 		if (chunk_len == 0)
 			break;
 		while (chunk_len > 0) {
 			size_t n = chunk_len < QUEUE_CHUNK ? chunk_len :
 			    QUEUE_CHUNK;
+			const char *piece = queue_image_at(q->image,
+			    image_len, off, n);
 
-			if (queue_pread(q->fd, data, n, off) < 0 ||
-			    fn(ctx, data, n) < 0)
+			if (piece == NULL) {
+				if (data == NULL)
+					data = xmalloc(QUEUE_CHUNK);
+				if (queue_pread(q->fd, data, n, off) < 0)
+					goto done;
+				piece = data;
+			}
+			if (fn(ctx, piece, n) < 0)
 				goto done;
 			off += (off_t)n;
 			chunk_len -= n;

@@ -103,6 +103,11 @@ struct queue_file {
 	size_t rcpt_count;
 	off_t content_offset;	/* first chunk header */
 	size_t size;		/* content length from the end record */
+	off_t file_size;
+	/* A read-only open of a file of up to QUEUE_IMAGE_MAX bytes keeps
+	 * the whole file, read at open anyway: reading the content then
+	 * costs no system call. NULL otherwise. */
+	char *image;
 };
 
 /* Open and validate path ("active/QID"); writable when marking done.

@@ -217,6 +217,56 @@ test_round_trip(void)
 	xfree(&content);
 }
 
+/* A small file opened read-only is read once: its content comes from
+ * what the open read, even if the file changed since. A writable open,
+ * or a larger file, reads the file. */
+static void
+test_image(void)
+{
+	static const char content[] = "Subject: s\n\nsmall\n";
+	char *path = write_message(content, sizeof(content) - 1, 5);
+	struct buf *back = buf_new(128 * 1024);
+	struct queue_file *ro = queue_open(path, false);
+	struct queue_file *rw = queue_open(path, true);
+	char *big = xmalloc(70 * 1024);
+	char *big_path;
+	int fd;
+
+	CHECK(ro != NULL && rw != NULL);
+	if (ro == NULL || rw == NULL)
+		return;
+	CHECK(ro->image != NULL && rw->image == NULL);
+	/* Same length, other bytes, where the content lies. */
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0);
+	CHECK(pwrite(fd, "XXXXX", 5, ro->content_offset + 3) == 5);
+	close(fd);
+	CHECK(queue_read_content(ro, collect, back) == 0);
+	CHECK(back->len == sizeof(content) - 1 &&
+	    memcmp(back->data, content, back->len) == 0);
+	buf_reset(back);
+	CHECK(queue_read_content(rw, collect, back) == 0);
+	CHECK(back->len == sizeof(content) - 1 &&
+	    memcmp(back->data, content, back->len) != 0);
+	queue_close(&ro);
+	queue_close(&rw);
+	unlink(path);
+	xfree(&path);
+
+	memset(big, 'b', 70 * 1024);
+	big_path = write_message(big, 70 * 1024, 4096);
+	ro = queue_open(big_path, false);
+	CHECK(ro != NULL && ro->image == NULL);
+	buf_reset(back);
+	CHECK(ro != NULL && queue_read_content(ro, collect, back) == 0);
+	CHECK(back->len == 70 * 1024 && memcmp(back->data, big, back->len) == 0);
+	queue_close(&ro);
+	unlink(big_path);
+	xfree(&big_path);
+	xfree(&big);
+	buf_free(&back);
+}
+
 static void
 test_empty_content(void)
 {
@@ -501,6 +551,7 @@ main(void)
 	TEST_RUN(test_id_valid);
 	TEST_RUN(test_make_dirs);
 	TEST_RUN(test_round_trip);
+	TEST_RUN(test_image);
 	TEST_RUN(test_empty_content);
 	TEST_RUN(test_mark_done);
 	TEST_RUN(test_truncated);
