@@ -4,12 +4,19 @@
  *
  * Files in free/ are named by the queue ID of the message they last held
  * (unique: the ID contains the inode number). Several cleanup processes
- * claim from the pool at once: each reads up to QUEUE_POOL_BATCH names
+ * claim from the pool at once: each keeps up to QUEUE_POOL_BATCH names
  * per directory scan and tries them in turn; a name another cleanup has
  * written and moved on is gone (ENOENT), one it is writing is locked.
- * All read the names in the same order, so each starts at a place of
- * its own in its batch (by pid) rather than racing for the first. A
- * scan that finds the pool empty is not repeated for
+ * All read the directory in the same order, so if all took the first
+ * names, each would find most of its batch gone (some five failed opens
+ * per message with ten cleanups). So names are dealt into
+ * QUEUE_POOL_LANES lanes by a hash of the name, a process takes the
+ * names of its own lane (by pid) first and the others' only after
+ * them, starting at a place of its own. Under load most files are in
+ * flight and the few in free/ are fought over: a claim that finds
+ * QUEUE_POOL_TRIES names gone or held gives up, and cleanup creates a
+ * file, which the pool keeps afterwards, so it grows until claims
+ * rarely fail. A scan that finds the pool empty is not repeated for
  * QUEUE_POOL_EMPTY_MS, so a quiet pool costs one readdir per interval,
  * not one per message.
  *
@@ -51,14 +58,18 @@
 #include "queue_pool.h"
 
 #define QUEUE_POOL_BATCH	32
+#define QUEUE_POOL_LANES	8
+/* Names a claim tries before it creates a file instead. */
+#define QUEUE_POOL_TRIES	3
 #define QUEUE_POOL_EMPTY_MS	1000
 /* Blocks of files up to this size stay with them in the pool. */
 #define QUEUE_POOL_KEEP		(128 * 1024)
 
-/* cleanup's batch of names from the last scan, tried from
- * queue_pool_first round to queue_pool_first - 1. */
+/* cleanup's batch of names from the last scan, in the order tried: the
+ * own lane's, then the others'. */
 static char queue_pool_names[QUEUE_POOL_BATCH][QUEUE_ID_MAX];
-static size_t queue_pool_first, queue_pool_tried, queue_pool_count;
+static size_t queue_pool_tried, queue_pool_count;
+static int64_t queue_pool_scanned_at;
 static int64_t queue_pool_empty_at = -QUEUE_POOL_EMPTY_MS;
 
 /* qmgr's estimate of the files in free/. */
@@ -72,40 +83,69 @@ queue_pool_name_ok(const char *name)
 	return strlen(name) < QUEUE_ID_MAX && queue_id_valid(name);
 }
 
+static unsigned
+queue_pool_lane(const char *name)
+{
+	unsigned h = 2166136261u;	/* FNV-1a */
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % QUEUE_POOL_LANES;
+}
+
+/* Append n names from names to the batch, starting at names[first % n]. */
+static void
+queue_pool_deal(char (*names)[QUEUE_ID_MAX], size_t n, size_t first)
+{
+	for (size_t i = 0; i < n && queue_pool_count < QUEUE_POOL_BATCH; i++)
+		memcpy(queue_pool_names[queue_pool_count++],
+		    names[(first + i) % n], QUEUE_ID_MAX);
+}
+
 /* Read the next batch of names; false when there is none. */
 static bool
 queue_pool_scan(void)
 {
 	int64_t now = io_now_ms();
-	/* Not readdir(): its 32 KiB getdents64 makes the kernel walk a
-	 * full pool (some 800 entries) to give us QUEUE_POOL_BATCH. */
-	char buf[QUEUE_POOL_BATCH * 64] __attribute__((aligned(8)));
+	/* One getdents64 of about QUEUE_POOL_LANES batches: enough to fill
+	 * ours from a full pool, without making the kernel walk all of it
+	 * (as readdir()'s 32 KiB would). */
+	char buf[QUEUE_POOL_BATCH * QUEUE_POOL_LANES * 48]
+	    __attribute__((aligned(8)));
+	char own[QUEUE_POOL_BATCH][QUEUE_ID_MAX];
+	char other[QUEUE_POOL_BATCH][QUEUE_ID_MAX];
+	size_t pid = (size_t)getpid(), owns = 0, others = 0;
+	unsigned lane = (unsigned)(pid % QUEUE_POOL_LANES);
 	ssize_t n = 0;
 	int fd;
 
 	queue_pool_tried = queue_pool_count = 0;
 	if (now - queue_pool_empty_at < QUEUE_POOL_EMPTY_MS)
 		return false;
+	queue_pool_scanned_at = now;
 	fd = open(QUEUE_POOL_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while (fd >= 0 && queue_pool_count < QUEUE_POOL_BATCH &&
-	    (n = getdents64(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t off = 0; off < n &&
-		    queue_pool_count < QUEUE_POOL_BATCH; ) {
+	if (fd >= 0 && (n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n && owns < QUEUE_POOL_BATCH; ) {
 			const struct dirent64 *de =
 			    (const struct dirent64 *)(buf + off);
+			size_t len = strlen(de->d_name) + 1;
 
 			off += de->d_reclen;
-			if (queue_pool_name_ok(de->d_name))
-				memcpy(queue_pool_names[queue_pool_count++],
-				    de->d_name, strlen(de->d_name) + 1);
+			if (!queue_pool_name_ok(de->d_name))
+				continue;
+			if (queue_pool_lane(de->d_name) == lane)
+				memcpy(own[owns++], de->d_name, len);
+			else if (others < QUEUE_POOL_BATCH)
+				memcpy(other[others++], de->d_name, len);
 		}
 	}
 	if (fd >= 0)
 		close(fd);
+	/* Processes sharing a lane start at different places in it. */
+	queue_pool_deal(own, owns, pid / QUEUE_POOL_LANES);
+	queue_pool_deal(other, others, pid);
 	if (queue_pool_count == 0)
 		queue_pool_empty_at = now;
-	else
-		queue_pool_first = (size_t)getpid() % queue_pool_count;
 	return queue_pool_count > 0;
 }
 
@@ -193,7 +233,10 @@ queue_pool_claim(char *path, size_t size)
 	bool scanned = false;
 	int fd;
 
-	for (;;) {
+	/* A batch from before a quiet spell is mostly gone: read anew. */
+	if (io_now_ms() - queue_pool_scanned_at >= QUEUE_POOL_EMPTY_MS)
+		queue_pool_tried = queue_pool_count;
+	for (int tries = 0; tries < QUEUE_POOL_TRIES; tries++) {
 		if (queue_pool_tried == queue_pool_count) {
 			/* One scan per call: its names may all be taken
 			 * or leftovers. */
@@ -202,12 +245,12 @@ queue_pool_claim(char *path, size_t size)
 			scanned = true;
 		}
 		if ((size_t)snprintf(path, size, "%s/%s", QUEUE_POOL_DIR,
-		    queue_pool_names[(queue_pool_first + queue_pool_tried++) %
-		    queue_pool_count]) >= size)
+		    queue_pool_names[queue_pool_tried++]) >= size)
 			return -1;
 		if ((fd = queue_pool_take(path)) >= 0)
 			return fd;
 	}
+	return -1;
 }
 
 bool

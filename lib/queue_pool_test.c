@@ -180,6 +180,37 @@ test_claim_skips_messages_and_held(void)
 	CHECK(unlink("free/ABC2") == 0 && unlink("free/ABC3") == 0);
 }
 
+/* A claim that finds names held gives up after a few (cleanup then
+ * creates a file) and goes on with the rest of its batch next time. */
+static void
+test_claim_gives_up(void)
+{
+	char path[QUEUE_POOL_PATH_MAX], name[32];
+	int held[5], fd = -1, calls;
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "free/ABD%d", i);
+		write_file(name, "");
+		held[i] = open(name, O_RDWR);
+		CHECK(held[i] >= 0 && flock(held[i], LOCK_EX | LOCK_NB) == 0);
+	}
+	sleep(1);	/* the last scan's names are used up */
+	CHECK(queue_pool_claim(path, sizeof(path)) == -1);
+	close(held[3]);
+	for (calls = 1; calls <= 3 && fd < 0; calls++)
+		fd = queue_pool_claim(path, sizeof(path));
+	CHECK(fd >= 0);
+	CHECK_STR(path, "free/ABD3");
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 5; i++) {
+		if (i != 3)
+			close(held[i]);
+		snprintf(name, sizeof(name), "free/ABD%d", i);
+		CHECK(unlink(name) == 0);
+	}
+}
+
 /* What a cleanup that died while writing left (no message: it does not
  * end with an empty line) is claimed, and blanked before it is used. */
 static void
@@ -346,6 +377,7 @@ main(void)
 	}
 	TEST_RUN(test_put_and_claim);
 	TEST_RUN(test_claim_skips_messages_and_held);
+	TEST_RUN(test_claim_gives_up);
 	TEST_RUN(test_claim_blanks_leftover);
 	TEST_RUN(test_abort_returns_file);
 	TEST_RUN(test_recover);
