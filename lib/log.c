@@ -113,7 +113,9 @@ log_write_fd(int fd, const char *line, size_t len)
 static void
 log_expand_m(char *out, size_t size, const char *fmt, int saved_errno)
 {
-	const char *err = strerror(saved_errno);
+	/* strerror() looks up a translation: only for lines that use it. */
+	const char *err = strstr(fmt, "%m") != NULL ? strerror(saved_errno) :
+	    "";
 	size_t o = 0;
 
 	for (; *fmt != '\0' && o + 1 < size; fmt++) {
@@ -165,19 +167,23 @@ log_vlog(int priority, const char *fmt, va_list ap)
 			log_reopen_syslog();
 		syslog(priority, "%s%s", level, text);
 	} else {
+		/* The second's stamp, formatted once per second. */
+		static time_t stamp_sec = -1;
+		static char stamp[64], zone[8];
 		struct timespec ts;
 		struct tm tm;
-		char stamp[64];
-
-		char zone[8];
 
 		/* RFC 3339 with microseconds, then host and program as
 		 * rsyslog writes them: fail2ban, crowdsec and logwatch read
 		 * this file as they read /var/log/mail.log. */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		strftime(zone, sizeof(zone), "%z", &tm);
+		if (ts.tv_sec != stamp_sec) {
+			localtime_r(&ts.tv_sec, &tm);
+			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S",
+			    &tm);
+			strftime(zone, sizeof(zone), "%z", &tm);
+			stamp_sec = ts.tv_sec;
+		}
 		n = snprintf(line, sizeof(line),
 		    "%s.%06ld%.3s:%.2s %s %s[%d]: %s%s\n", stamp,
 		    ts.tv_nsec / 1000, zone, zone + 3, log_host, log_ident,
