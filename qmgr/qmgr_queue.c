@@ -106,6 +106,7 @@ struct qmgr_message {
 	size_t deferred_count;
 	size_t bounced_count;		/* this run and earlier ones */
 	struct buf log;			/* the records of log/QID */
+	bool has_log;			/* log/QID was there or written */
 	bool hold;			/* hold requested */
 	bool delete;			/* qmgr/1 delete: remove when done */
 	bool warned;			/* a delay warning was queued */
@@ -248,11 +249,14 @@ qmgr_message_load_log(struct qmgr_message *msg)
 	snprintf(path, sizeof(path), "log/%s", msg->qid);
 	buf_init(&old, QMGR_LOG_MAX);
 	if (io_read_file(path, QMGR_LOG_MAX, &old) < 0) {
-		if (errno != ENOENT)
+		if (errno != ENOENT) {
 			log_warn("%s: read %s: %m", msg->qid, path);
+			msg->has_log = true;
+		}
 		buf_release(&old);
 		return;
 	}
+	msg->has_log = true;
 	r = rec_new();
 	while (at < old.len &&
 	    (used = rec_parse(r, old.data + at, old.len - at)) > 0) {
@@ -380,6 +384,7 @@ qmgr_message_write_log(struct qmgr_message *msg)
 	char path[QMGR_PATH_MAX];
 
 	snprintf(path, sizeof(path), "log/%s", msg->qid);
+	msg->has_log = true;	/* even if it failed half-way */
 	if (io_write_file_atomic(path, msg->log.data, msg->log.len,
 	    0600) < 0)
 		log_warn("%s: write %s: %m", msg->qid, path);
@@ -390,6 +395,8 @@ qmgr_message_unlink_log(struct qmgr_message *msg)
 {
 	char path[QMGR_PATH_MAX];
 
+	if (!msg->has_log)
+		return;		/* most messages: no failed unlink each */
 	snprintf(path, sizeof(path), "log/%s", msg->qid);
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("%s: unlink %s: %m", msg->qid, path);
