@@ -97,9 +97,12 @@ queue_pool_lane(const char *name)
 static void
 queue_pool_deal(char (*names)[QUEUE_ID_MAX], size_t n, size_t first)
 {
-	for (size_t i = 0; i < n && queue_pool_count < QUEUE_POOL_BATCH; i++)
-		memcpy(queue_pool_names[queue_pool_count++],
-		    names[(first + i) % n], QUEUE_ID_MAX);
+	for (size_t i = 0; i < n && queue_pool_count < QUEUE_POOL_BATCH; i++) {
+		const char *name = names[(first + i) % n];
+
+		memcpy(queue_pool_names[queue_pool_count++], name,
+		    strlen(name) + 1);
+	}
 }
 
 /* Read the next batch of names; false when there is none. */
