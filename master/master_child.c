@@ -165,16 +165,14 @@ master_child_status(struct master_service *list, char status, pid_t pid)
 
 	if (c == NULL || c->retired)
 		return;
-	if (status == SERVER_STATUS_RETIRING) {
-		c->retired = true;
-		s->child_count--;
-		if (c->idle)
-			s->idle_count--;
-		c->idle = false;
-		s->replace = true;
-	} else if (status == SERVER_STATUS_LEAVING && !c->leaving) {
-		/* Still accepting and counted against maxproc, but no
-		 * longer available: its successor starts now. */
+	if (status == SERVER_STATUS_RETIRING ||
+	    (status == SERVER_STATUS_LEAVING && !c->leaving)) {
+		/* No longer available: its successor starts now. A LEAVING
+		 * one still accepts and counts against maxproc. */
+		if (status == SERVER_STATUS_RETIRING) {
+			c->retired = true;
+			s->child_count--;
+		}
 		c->leaving = true;
 		if (c->idle)
 			s->idle_count--;
