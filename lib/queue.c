@@ -178,7 +178,7 @@ queue_create(void)
 	bool from_pool;
 
 	/* A finished file from free/ first: see queue_pool.h. */
-	fd = queue_pool_claim(pooled, sizeof(pooled));
+	fd = queue_pool_claim(pooled, sizeof(pooled), &st);
 	if ((from_pool = fd >= 0))
 		path = xstrdup(pooled);
 	for (int tries = 0; fd < 0 && tries < QUEUE_CREATE_TRIES; tries++) {
@@ -190,9 +190,7 @@ queue_create(void)
 		/* A leftover of an earlier process with our PID. */
 		xfree(&path);
 	}
-	if (fd < 0)
-		goto fail;
-	if (fstat(fd, &st) < 0)
+	if (fd < 0 || (!from_pool && fstat(fd, &st) < 0))
 		goto fail;
 	gettimeofday(&tv, NULL);
 	w = xcalloc(1, sizeof(*w));

@@ -201,11 +201,11 @@ queue_pool_tail(int fd, off_t size)
 }
 
 /* Take free/name if it is a pool file nobody holds and no message: its
- * fd, locked, or -1. */
+ * fd, locked, with its fstat() in *st, or -1. */
 static int
-queue_pool_take(const char *path)
+queue_pool_take(const char *path, struct stat *st)
 {
-	struct stat st, named;
+	struct stat named;
 	enum queue_pool_tail tail;
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
@@ -213,12 +213,13 @@ queue_pool_take(const char *path)
 		return -1;	/* another cleanup wrote it and moved it on */
 	/* The lock is the claim: held until the message leaves free/ (or
 	 * the file is blank again), dropped by the kernel if we die. */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    stat(path, &named) < 0 || named.st_ino != st.st_ino ||
-	    named.st_dev != st.st_dev ||
-	    (tail = queue_pool_tail(fd, st.st_size)) == QUEUE_POOL_MESSAGE ||
-	    (tail == QUEUE_POOL_LEFTOVER && queue_pool_blank(fd) < 0)) {
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, st) < 0 ||
+	    !S_ISREG(st->st_mode) || st->st_nlink != 1 ||
+	    stat(path, &named) < 0 || named.st_ino != st->st_ino ||
+	    named.st_dev != st->st_dev ||
+	    (tail = queue_pool_tail(fd, st->st_size)) == QUEUE_POOL_MESSAGE ||
+	    (tail == QUEUE_POOL_LEFTOVER && (queue_pool_blank(fd) < 0 ||
+	    fstat(fd, st) < 0))) {
 		/* Being written, maybe a message a crash left (qmgr's to
 		 * judge), or taken, used and put back under another name
 		 * since our open. */
@@ -231,7 +232,7 @@ queue_pool_take(const char *path)
 }
 
 int
-queue_pool_claim(char *path, size_t size)
+queue_pool_claim(char *path, size_t size, struct stat *st_r)
 {
 	bool scanned = false;
 	int fd;
@@ -250,7 +251,7 @@ queue_pool_claim(char *path, size_t size)
 		if ((size_t)snprintf(path, size, "%s/%s", QUEUE_POOL_DIR,
 		    queue_pool_names[queue_pool_tried++]) >= size)
 			return -1;
-		if ((fd = queue_pool_take(path)) >= 0)
+		if ((fd = queue_pool_take(path, st_r)) >= 0)
 			return fd;
 	}
 	return -1;

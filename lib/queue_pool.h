@@ -38,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "queue.h"
 
@@ -47,10 +48,10 @@
 
 /* cleanup: claim an empty file in free/: its fd, open read-write and
  * locked, with its path in path (size bytes, QUEUE_POOL_PATH_MAX is
- * enough), or -1 when the pool has none (then create a file). Commit
- * the message by renaming path away before closing fd; or give the file
- * back with queue_pool_release(). */
-int queue_pool_claim(char *path, size_t size);
+ * enough) and its fstat() in *st_r, or -1 when the pool has none (then
+ * create a file). Commit the message by renaming path away before
+ * closing fd; or give the file back with queue_pool_release(). */
+int queue_pool_claim(char *path, size_t size, struct stat *st_r);
 /* Blank a claimed file and close fd, which lets it go. -1 (logged) when
  * it cannot be blanked: it stays for queue_pool_recover(). */
 int queue_pool_release(const char *path, int fd);

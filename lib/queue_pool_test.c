@@ -70,6 +70,14 @@ write_file(const char *path, const char *data)
 		close(fd);
 }
 
+static int
+claim(char *path, size_t size)
+{
+	struct stat st;
+
+	return queue_pool_claim(path, size, &st);
+}
+
 /* A file that is no message: empty, or zeros throughout. */
 static bool
 blank(const char *path)
@@ -150,11 +158,11 @@ test_claim_skips_messages_and_held(void)
 	write_file("free/ABC1", "proto=queue/1\n\n");
 	write_file("free/ABC2", "");
 	write_file("free/.hidden", "");
-	fd = queue_pool_claim(path, sizeof(path));
+	fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABC2");
 	/* Held: another claim does not take it. */
-	CHECK(queue_pool_claim(path, sizeof(path)) == -1);
+	CHECK(claim(path, sizeof(path)) == -1);
 	CHECK(queue_pool_release("free/ABC2", fd) == 0);
 	/* Neither the leftover nor a name that is no queue ID. */
 	CHECK(file_size("free/ABC1") == 15);
@@ -168,7 +176,7 @@ test_claim_skips_messages_and_held(void)
 	held = open("free/ABC2", O_RDWR);
 	CHECK(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0);
 	sleep(1);	/* the last scan's names are used up */
-	fd = queue_pool_claim(path, sizeof(path));
+	fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABC3");
 	if (fd >= 0)
@@ -195,10 +203,10 @@ test_claim_gives_up(void)
 		CHECK(held[i] >= 0 && flock(held[i], LOCK_EX | LOCK_NB) == 0);
 	}
 	sleep(1);	/* the last scan's names are used up */
-	CHECK(queue_pool_claim(path, sizeof(path)) == -1);
+	CHECK(claim(path, sizeof(path)) == -1);
 	close(held[3]);
 	for (calls = 1; calls <= 3 && fd < 0; calls++)
-		fd = queue_pool_claim(path, sizeof(path));
+		fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABD3");
 	if (fd >= 0)
@@ -221,7 +229,7 @@ test_claim_blanks_leftover(void)
 
 	write_file("free/ABC5", "proto=queue/1\nqid=ABC5\n\n5\nhel");
 	sleep(1);
-	fd = queue_pool_claim(path, sizeof(path));
+	fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABC5");
 	CHECK(blank("free/ABC5"));
@@ -250,7 +258,7 @@ test_abort_returns_file(void)
 	rec_free(&env);
 	CHECK(blank("free/ABC4"));
 	sleep(1);
-	fd = queue_pool_claim(path, sizeof(path));
+	fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABC4");
 	if (fd >= 0)
