@@ -11,11 +11,18 @@
  * and dropped so that the client hears the reason at its 0 chunk; a
  * client that goes away before the 0 chunk leaves nothing queued.
  *
+ * Reply 1 is queued, not written: it goes out when we first wait for
+ * more content, or with reply 2, so a message that came whole (smtpd
+ * sends a small one in one write) is answered in one write.
+ *
  * After reply 2 the client may send the next request on the same
  * connection (smtpd keeps a few open): we wait for it a little longer
  * than the client keeps it idle, and not at all when the process is to
- * finish (server_next_request()); the client then reconnects. After a
- * refused request the connection ends, since content may follow it.
+ * finish; server_next_request() then shuts our reading side and we
+ * serve only a request that had already arrived, so the client can tell
+ * a request refused at its send (sent again on a new connection) from
+ * one that was taken. After a refused request the connection ends,
+ * since content may follow it.
  *
  * Parameters: myhostname, myorigin, header_checks, virtual_alias_maps,
  * virtual_alias_recursion_limit, virtual_alias_expansion_limit,
@@ -89,9 +96,10 @@ cleanup_pre_jail(void)
 	cleanup_timeout_ms = (int)(timeout * 1000);
 }
 
+/* A reply; queue_only leaves it for the next write or wait (reply 1). */
 static void
-cleanup_reply(struct conn *c, const char *status, const char *qid,
-    const char *dsn, const char *text)
+cleanup_reply(struct conn *c, bool queue_only, const char *status,
+    const char *qid, const char *dsn, const char *text)
 {
 	struct rec *r = rec_new();
 
@@ -103,7 +111,7 @@ cleanup_reply(struct conn *c, const char *status, const char *qid,
 		rec_put(r, "dsn", dsn);
 	if (text != NULL)
 		rec_put(r, "text", text);
-	if (rec_write(c, r) < 0)
+	if ((queue_only ? rec_queue(c, r) : rec_write(c, r)) < 0)
 		log_info("%s: cannot reply to client: %m", qid ? qid : "-");
 	rec_free(&r);
 }
@@ -111,7 +119,8 @@ cleanup_reply(struct conn *c, const char *status, const char *qid,
 static void
 cleanup_reply_fail(struct conn *c, const struct cleanup_message *m)
 {
-	cleanup_reply(c, m->fail_status, m->qid, m->fail_dsn, m->fail_text);
+	cleanup_reply(c, false, m->fail_status, m->qid, m->fail_dsn,
+	    m->fail_text);
 }
 
 /* The end of the header block is in sight (or the limit reached). */
@@ -242,7 +251,9 @@ cleanup_request(struct conn *c)
 		goto out;
 	}
 	cleanup_message_set_qid(&m, queue_writer_id(w));
-	cleanup_reply(c, "ok", m.qid, NULL, NULL);
+	/* Reply 1 goes out when we first wait for content, or with reply
+	 * 2: a small message sent whole costs the client one wakeup. */
+	cleanup_reply(c, true, "ok", m.qid, NULL, NULL);
 	if (cleanup_content(c, &m, w) < 0) {
 		queue_abort(&w);
 		goto out;
@@ -262,7 +273,7 @@ cleanup_request(struct conn *c)
 		cleanup_reply_fail(c, &m);
 		goto out;
 	}
-	cleanup_reply(c, "ok", m.qid, NULL, NULL);
+	cleanup_reply(c, false, "ok", m.qid, NULL, NULL);
 out:
 	cleanup_message_release(&m);
 	rec_free(&req);

@@ -2,7 +2,7 @@
  * cleanup_service_test.c - the cleanup/1 conversation end to end over a
  * socketpair, in a temporary queue directory: replies, the queue file,
  * abort on EOF, message_size_limit, header_size_limit, several requests
- * on one connection.
+ * on one connection, both replies in one write for a message sent whole.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -114,9 +114,10 @@ test_service(void)
 	config_set("header_size_limit", "1024");
 	cleanup_pre_jail();
 
-	/* Client gone before the 0 chunk: nothing queued, no reply 2. */
+	/* Client gone before the 0 chunk: nothing queued, no reply 2
+	 * (nor reply 1: cleanup never had to wait for content). */
 	status = converse("Subject: x\n\nbody\n", false, &qid);
-	CHECK_STR(status, "ok");	/* reply 1 only */
+	CHECK_STR(status, "");
 	CHECK(incoming_count(name, sizeof(name)) == 0);
 	xfree(&status);
 	xfree(&qid);
@@ -218,9 +219,51 @@ test_service(void)
 	free(cwd);
 }
 
+/* A message sent whole, in one write, is answered in one write: reply 1
+ * waits for reply 2 (SOCK_SEQPACKET shows the writes). */
+static void
+test_one_write(void)
+{
+	char dir[] = "/tmp/cleanup_service_XXXXXX", name[512], in[4096];
+	char *cwd = getcwd(NULL, 0);
+	struct rec *r = request(true);
+	struct buf *out = buf_new(64 * 1024);
+	const char *p;
+	int sv[2], oks = 0;
+	ssize_t n;
+
+	CHECK(mkdtemp(dir) != NULL && chdir(dir) == 0);
+	CHECK(mkdir("incoming", 0700) == 0);
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	CHECK(rec_format(r, out) == 0);
+	CHECK(rec_format_chunk(out, "Subject: x\n\nbody\n", 17) == 0);
+	CHECK(rec_format_chunk(out, NULL, 0) == 0);
+	CHECK(send(sv[0], out->data, out->len, 0) == (ssize_t)out->len);
+	shutdown(sv[0], SHUT_WR);
+	cleanup_service(sv[1]);
+	close(sv[1]);
+	n = recv(sv[0], in, sizeof(in) - 1, 0);
+	CHECK(n > 0);
+	in[n > 0 ? n : 0] = '\0';
+	for (p = in; (p = strstr(p, "status=ok\n")) != NULL; p++)
+		oks++;
+	CHECK(oks == 2);
+	CHECK(recv(sv[0], in, sizeof(in), 0) == 0);
+	close(sv[0]);
+	CHECK(incoming_count(name, sizeof(name)) == 1);
+	unlink(name);
+	rmdir("incoming");
+	CHECK(chdir(cwd) == 0);
+	CHECK(rmdir(dir) == 0);
+	free(cwd);
+	buf_free(&out);
+	rec_free(&r);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_service);
+	TEST_RUN(test_one_write);
 	return TEST_DONE();
 }

@@ -70,6 +70,10 @@ conn_fill(struct conn *c)
 	if (buf_reserve(&c->in, room) < 0)
 		return -1;
 	for (bool wait = c->not_socket;; wait = true) {
+		/* What was queued goes out before we wait for the peer,
+		 * which may be waiting for it. */
+		if (wait && c->out.len > 0 && conn_flush(c) < 0)
+			return -1;
 		if (wait && io_wait(c->fd, POLLIN, conn_deadline(c)) < 0)
 			return -1;
 		n = c->not_socket ? read(c->fd, c->in.data + c->in.len, room) :

@@ -29,7 +29,9 @@ struct conn *conn_new(int fd, int timeout_ms);
 /* Close the descriptor and free. */
 void conn_free(struct conn **c_r);
 /* Read more bytes into c->in: returns bytes read, 0 at EOF, -1 on error
- * (ETIMEDOUT when the deadline passed). */
+ * (ETIMEDOUT when the deadline passed). Queued output is flushed before
+ * it waits, so a reply queued with conn_write() goes out with the next
+ * one, or when we would wait for the peer, whichever is first. */
 ssize_t conn_fill(struct conn *c);
 /* Queue bytes; flushes when the output buffer is large. */
 int conn_write(struct conn *c, const void *data, size_t len);

@@ -20,21 +20,26 @@
  *             smtpd_tls_received_header=yes, is "TLSv1.3 with cipher
  *             TLS_AES_256_GCM_SHA384 (256/256 bits)" and goes into the
  *             Received: header as "(using ...)".
+ *   then the content as chunks (LF line endings, dot unstuffed), ended
+ *   by a 0 chunk; the client need not wait for reply 1 before it sends
+ *   them. The client closes the connection to abort: cleanup then
+ *   removes the file and nothing is queued.
  *   reply 1:  proto=cleanup/1, status=ok, qid=ID | status=CODE, dsn, text
- *   then the client sends the content as chunks (LF line endings, dot
- *   unstuffed), ended by a 0 chunk. The client closes the connection to
- *   abort: cleanup then removes the file and nothing is queued.
+ *             sent once the file exists, at the latest when cleanup
+ *             waits for content, else together with reply 2
  *   reply 2:  proto=cleanup/1, status=ok, qid=ID (the file is in
  *             incoming/, fsynced) | status=CODE (451, 550, 552, 554),
  *             dsn=X.Y.Z, text=... for the client.
  *   After reply 2 the client may send another request on the same
- *   connection; cleanup may close it instead of reading one (idle,
- *   reload, stopping, a changed table), so a client that reuses a
- *   connection sends only the request until reply 1 and retries on a new
- *   connection when the old one closes first. A refused request (reply 1
- *   not ok) ends the connection. Clients keep an idle connection for
- *   $ipc_idle and close it after the reply that finds it $ipc_ttl old,
- *   since the server counts connections toward max_use, not requests.
+ *   connection; cleanup may end it instead of reading one (idle, reload,
+ *   stopping, a changed table). It then shuts its reading side before it
+ *   closes and serves a request that had already arrived, so a client
+ *   whose first send of a request fails (EPIPE) knows that none of it
+ *   was taken and sends it again on a new connection; any other failure
+ *   is final. A refused request (reply 1 not ok) ends the connection.
+ *   Clients keep an idle connection for $ipc_idle and close it after the
+ *   reply that finds it $ipc_ttl old, since the server counts
+ *   connections toward max_use, not requests.
  *
  * qmgr/1 (postern -> qmgr on PROTO_QMGR_PATH; qmgr learns of cleanup's
  *   commits from the file system, through inotify; the wakeup record

@@ -395,13 +395,17 @@ rec_read(struct conn *c, struct rec *r)
 }
 
 int
+rec_queue(struct conn *c, const struct rec *r)
+{
+	return rec_format(r, &c->out);
+}
+
+int
 rec_write(struct conn *c, const struct rec *r)
 {
-	if (c->out.len > 0 && conn_flush(c) < 0)
+	if (rec_queue(c, r) < 0)
 		return -1;
-	if (rec_format(r, &c->out) < 0)
-		return -1;
-	return conn_flush(c);
+	return conn_flush(c);	/* with what was queued before, in one */
 }
 
 ssize_t

@@ -73,7 +73,10 @@ ssize_t rec_parse_chunk_header(const char *data, size_t len,
 /* Read one record. 0, or -1 with errno EMSGSIZE, ETIMEDOUT, EPROTO, or
  * ECONNRESET at EOF. */
 int rec_read(struct conn *c, struct rec *r);
-/* Write (and flush) one record. */
+/* Queue one record: it goes out with the next flush, at the latest
+ * before c waits for input (conn_fill()). */
+int rec_queue(struct conn *c, const struct rec *r);
+/* Write one record, and flush it with whatever was queued. */
 int rec_write(struct conn *c, const struct rec *r);
 /* Read one chunk's data, appended to out: returns its length (0 = end of
  * content), or -1. */

@@ -271,6 +271,18 @@ server_should_exit_now(void)
 	return false;
 }
 
+/* The connection is to end: no request can arrive after the shutdown;
+ * true when one had already arrived. */
+static bool
+server_last_request(int fd, bool buffered)
+{
+	char byte;
+
+	if (shutdown(fd, SHUT_RD) < 0)
+		return false;
+	return buffered || recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 bool
 server_next_request(int fd, bool buffered)
 {
@@ -284,15 +296,15 @@ server_next_request(int fd, bool buffered)
 		    SERVER_IPC_GRACE_MS;
 	deadline = io_now_ms() + server_ipc_wait_ms;
 
-	/* Asked again once the request is there: a reload that came while
-	 * we waited must not serve it with the old configuration. */
+	/* Asked before each wait, and again once a request is there: the
+	 * finish is noticed within a tick, and a reload is not kept waiting
+	 * by a client that keeps sending. */
 	for (;;) {
-		if (server_should_exit_now())
-			return false;
+		if (server_should_exit_now() ||
+		    (left = deadline - io_now_ms()) <= 0)
+			return server_last_request(fd, buffered);
 		if (buffered)
 			return true;
-		if ((left = deadline - io_now_ms()) <= 0)
-			return false;
 		n = poll(&pfd, 1, left < SERVER_TICK_MS ? (int)left :
 		    SERVER_TICK_MS);
 		if (n > 0)

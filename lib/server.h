@@ -93,11 +93,14 @@ bool server_stopping(void);
  * has been read already), a little longer than the client keeps an idle
  * connection ($ipc_idle). The connection counts once toward max_use,
  * however many requests it carries: the client closes it after $ipc_ttl.
- * true when there is something to read (the request, or EOF); false when
- * idle too long, or when the process is to finish (SIGTERM, a reload, a
- * changed lookup table), also when that happens during the wait: then
- * close the connection without reading another request, and the client
- * sends it on a new one. */
+ * true when there is something to read (the request, or EOF). When idle
+ * too long, or when the process is to finish (SIGTERM, a reload, a
+ * changed lookup table), the reading side is shut first (shutdown
+ * SHUT_RD): a client's send from then on fails with EPIPE, so a client
+ * knows that a request it could not send was not taken and may send it
+ * on a new connection; a request that had already arrived is served
+ * (true), so that a request sent is never dropped unanswered. false:
+ * close the connection. */
 bool server_next_request(int fd, bool buffered);
 
 #endif

@@ -43,6 +43,22 @@ repeat_service(int fd)
 	}
 }
 
+/* repeat_service, slow to look for the next request: one can arrive
+ * together with the order to finish. */
+static void
+slow_repeat_service(int fd)
+{
+	char b[8];
+
+	(void)io_write_all(fd, "ok\n", 3);
+	for (;;) {
+		usleep(300 * 1000);
+		if (!server_next_request(fd, false) || read(fd, b, 1) <= 0)
+			return;
+		(void)io_write_all(fd, "ok\n", 3);
+	}
+}
+
 static void
 event_read(int fd, int events, void *ctx)
 {
@@ -312,6 +328,33 @@ test_requests_reload(void)
 	finish(&c);
 }
 
+/* A request that was there when the reload came is served; the reading
+ * side is shut before the connection ends, so a request sent after that
+ * fails at the send (EPIPE: the client knows it was not taken). */
+static void
+test_requests_raced(void)
+{
+	static const struct server_def def = { .name = "single",
+		.service = slow_repeat_service };
+	struct child c;
+	char b[8] = { 0 };
+	int fd;
+
+	write_config("max_idle = 100s\n");
+	c = start(&def);
+	fd = talk(&c, false);
+	CHECK(fd >= 0);
+	CHECK(send(fd, "x", 1, MSG_NOSIGNAL) == 1);
+	kill(c.pid, SIGHUP);
+	CHECK(io_wait(fd, POLLIN, io_now_ms() + 5000) == 0);
+	CHECK(read(fd, b, sizeof(b) - 1) == 3 && strcmp(b, "ok\n") == 0);
+	errno = 0;
+	CHECK(send(fd, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE);
+	close(fd);
+	CHECK(wait_exit(&c, 3000) == 0);
+	finish(&c);
+}
+
 static void
 test_single_idle_exit(void)
 {
@@ -437,6 +480,7 @@ main(void)
 	TEST_RUN(test_single_max_use);
 	TEST_RUN(test_requests_max_use);
 	TEST_RUN(test_requests_reload);
+	TEST_RUN(test_requests_raced);
 	TEST_RUN(test_requests_idle);
 	TEST_RUN(test_single_idle_exit);
 	TEST_RUN(test_single_sigterm);

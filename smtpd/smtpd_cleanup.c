@@ -8,13 +8,20 @@
  * from our own input buffer. Cleanup's reply text is passed to the client
  * only after checking its code and DSN and dropping control characters.
  *
+ * Nothing is sent before the content reaches SMTPD_CLEANUP_BATCH or
+ * ends: a small message goes out whole, envelope, content and end in one
+ * write, and cleanup answers both replies in one (lib/proto.h), so each
+ * side wakes once per message.
+ *
  * A connection whose message was queued goes to the process's pool
  * (lib/connpool) and carries its next message: cleanup waits for another
- * request after its final reply. Cleanup may close a pooled connection
- * at any time before it reads the next request (idle, reload,
- * stopping): so on a reused connection only the envelope goes out before
- * reply 1, and a failure before reply 1 is retried once on a new
- * connection, where nothing has been queued yet.
+ * request after its final reply. Cleanup may end a pooled connection
+ * instead of reading the next request (idle, reload, stopping); it shuts
+ * its reading side first and serves whatever had arrived, so a request
+ * is either refused at the send (EPIPE: nothing of it was taken) or
+ * served. Only the first case is retried, once, on a new connection;
+ * after a byte has gone out a failure is the client's 451, never a
+ * second copy of a message cleanup may have queued.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -47,11 +54,10 @@ struct smtpd_cleanup {
 	char *qid;
 	char *reply;
 	bool above_high;	/* backlog passed HIGH: tell when it drains */
+	bool reused;		/* the connection came from the pool */
+	bool sent;		/* a byte of this message went out */
+	bool blocked;		/* the last send would have blocked */
 	int64_t born;		/* when the connection was made */
-	/* A reused connection before reply 1: the envelope, to send again
-	 * on a new connection, and how much of out is still envelope. */
-	struct buf *envelope;
-	size_t envelope_unsent;
 	smtpd_cleanup_fn fn;
 	void *ctx;
 };
@@ -69,8 +75,8 @@ smtpd_cleanup_fail(struct smtpd_cleanup *c, const char *reply,
 {
 	if (c->state == SMTPD_CLEANUP_FAILED || c->state == SMTPD_CLEANUP_DONE)
 		return;
-	/* A pooled connection cleanup had closed: nothing was queued. */
-	if (why != NULL && c->envelope != NULL && smtpd_cleanup_retry(c))
+	/* A pooled connection cleanup had ended: nothing was taken. */
+	if (why != NULL && c->reused && !c->sent && smtpd_cleanup_retry(c))
 		return;
 	if (why != NULL)
 		log_warn("%s%scleanup: %s", c->qid ? c->qid : "",
@@ -86,41 +92,33 @@ smtpd_cleanup_fail(struct smtpd_cleanup *c, const char *reply,
 	}
 }
 
-/* What may be written now: on a reused connection before reply 1, only
- * the envelope. */
-static size_t
-smtpd_cleanup_sendable(const struct smtpd_cleanup *c)
-{
-	return c->envelope != NULL ? c->envelope_unsent : c->out.len;
-}
-
 static void
 smtpd_cleanup_watch(struct smtpd_cleanup *c)
 {
 	if (c->fd >= 0)
 		(void)event_mod(c->loop, c->fd, EVENT_READ |
-		    (smtpd_cleanup_sendable(c) > 0 ? EVENT_WRITE : 0));
+		    (c->blocked ? EVENT_WRITE : 0));
 }
 
 /* Write what we can; 0, or -1 after a failure. */
 static int
 smtpd_cleanup_flush(struct smtpd_cleanup *c)
 {
-	size_t len;
-
-	while ((len = smtpd_cleanup_sendable(c)) > 0 && c->fd >= 0) {
-		ssize_t n = send(c->fd, c->out.data, len, MSG_NOSIGNAL);
+	c->blocked = false;
+	while (c->out.len > 0 && c->fd >= 0) {
+		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
-			if (c->envelope != NULL)
-				c->envelope_unsent -= (size_t)n;
+			c->sent = true;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->blocked = true;
 			break;
+		}
 		smtpd_cleanup_fail(c, NULL, strerror(errno));
 		return c->state == SMTPD_CLEANUP_FAILED ? -1 : 0;
 	}
@@ -153,17 +151,17 @@ smtpd_cleanup_connect(void)
 	return fd;
 }
 
-/* Send the envelope again on a new connection, then what content
- * waits. false when cleanup cannot be reached. */
+/* The same bytes, all still in out, on a new connection. false when
+ * cleanup cannot be reached. */
 static bool
 smtpd_cleanup_retry(struct smtpd_cleanup *c)
 {
-	struct buf out;
 	int fd;
 
 	event_del(c->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
+	c->reused = false;
 	if ((fd = smtpd_cleanup_connect()) < 0)
 		return false;
 	if (event_add(c->loop, fd, EVENT_READ, smtpd_cleanup_event, c) < 0) {
@@ -172,21 +170,14 @@ smtpd_cleanup_retry(struct smtpd_cleanup *c)
 	}
 	c->fd = fd;
 	c->born = io_now_ms();
-	buf_init(&out, SMTPD_CLEANUP_OUT_MAX);
-	if (buf_add(&out, c->envelope->data, c->envelope->len) < 0 ||
-	    buf_add(&out, c->out.data + c->envelope_unsent,
-	    c->out.len - c->envelope_unsent) < 0) {
-		buf_release(&out);
-		return false;
-	}
-	buf_release(&c->out);
-	c->out = out;
-	buf_free(&c->envelope);
-	c->envelope_unsent = 0;
 	buf_reset(&c->in);
 	rec_free(&c->reply_rec);
 	c->reply_rec = rec_new();
-	(void)smtpd_cleanup_flush(c);
+	/* Sent now only if it would have been: a small message still
+	 * waits for its end. */
+	if (c->state == SMTPD_CLEANUP_FINISHING ||
+	    c->out.len >= SMTPD_CLEANUP_BATCH)
+		(void)smtpd_cleanup_flush(c);
 	return true;
 }
 
@@ -202,7 +193,6 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
     smtpd_cleanup_fn fn, void *ctx)
 {
 	struct smtpd_cleanup *c = xcalloc(1, sizeof(*c));
-	bool reused;
 
 	if (smtpd_cleanup_pool == NULL && !smtpd_cleanup_draining)
 		smtpd_cleanup_pool = connpool_new_ipc(loop,
@@ -219,8 +209,8 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 	c->fd = smtpd_cleanup_pool == NULL ? -1 :
 	    connpool_take(smtpd_cleanup_pool, PROTO_CLEANUP_PATH,
 	    EVENT_READ, smtpd_cleanup_event, c, &c->born);
-	reused = c->fd >= 0;
-	if (!reused) {
+	c->reused = c->fd >= 0;
+	if (!c->reused) {
 		int fd = smtpd_cleanup_connect();
 
 		if (fd < 0 || event_add(loop, fd, EVENT_READ,
@@ -235,18 +225,9 @@ smtpd_cleanup_open(struct event_loop *loop, const struct rec *envelope,
 		c->fd = fd;
 		c->born = io_now_ms();
 	}
+	/* Sent with the content (smtpd_cleanup_write()). */
 	if (rec_format(envelope, &c->out) < 0) {
 		log_warn("cleanup: envelope too large");
-		smtpd_cleanup_close(&c);
-		return NULL;
-	}
-	if (reused) {
-		c->envelope = buf_new(c->out.len);
-		(void)buf_add(c->envelope, c->out.data, c->out.len);
-		c->envelope_unsent = c->out.len;
-	}
-	(void)smtpd_cleanup_flush(c);
-	if (c->state == SMTPD_CLEANUP_FAILED) {
 		smtpd_cleanup_close(&c);
 		return NULL;
 	}
@@ -266,7 +247,6 @@ smtpd_cleanup_close(struct smtpd_cleanup **c_r)
 	}
 	buf_release(&c->out);
 	buf_release(&c->in);
-	buf_free(&c->envelope);
 	rec_free(&c->reply_rec);
 	xfree(&c->qid);
 	xfree(&c->reply);
@@ -392,8 +372,6 @@ smtpd_cleanup_got_reply(struct smtpd_cleanup *c)
 		c->qid = xstrdup(qid);
 		if (c->state == SMTPD_CLEANUP_WAIT_QID)
 			c->state = SMTPD_CLEANUP_READY;
-		buf_free(&c->envelope);	/* the content may go now */
-		c->envelope_unsent = 0;
 		return true;
 	}
 	if (c->state != SMTPD_CLEANUP_FINISHING || c->out.len > 0) {
@@ -448,9 +426,6 @@ smtpd_cleanup_event(int fd, int events, void *ctx)
 				notify = true;
 				if (!smtpd_cleanup_got_reply(c))
 					break;
-				if (c->state == SMTPD_CLEANUP_FINISHING ||
-				    c->state == SMTPD_CLEANUP_READY)
-					(void)smtpd_cleanup_flush(c);
 			}
 			if (c->fd >= 0 && used < 0) {
 				smtpd_cleanup_fail(c, NULL, "bad reply framing");
@@ -464,8 +439,6 @@ smtpd_cleanup_event(int fd, int events, void *ctx)
 		if (c->fd < 0)
 			notify = true;
 	}
-	/* Content may follow the envelope before reply 1: cleanup reads it
-	 * after answering. */
 	if (c->fd >= 0 && (events & EVENT_WRITE)) {
 		if (smtpd_cleanup_flush(c) < 0)
 			notify = true;

@@ -2,10 +2,11 @@
  * smtpd_cleanup.h - stream one message to cleanup without blocking.
  *
  * The cleanup/1 conversation of lib/proto.h on the event loop: connect,
- * send the envelope record, learn the queue ID from reply 1, stream the
- * content as chunks while the client sends it, send the end chunk, wait
- * for the final reply. Closing before the end chunk aborts: cleanup
- * removes its file and nothing is queued.
+ * stream the envelope record and the content as chunks while the client
+ * sends it (a small message in one write, at its end), send the end
+ * chunk, learn the queue ID from reply 1 and the outcome from the final
+ * reply. Closing before the end chunk aborts: cleanup removes its file
+ * and nothing is queued.
  *
  * The owner's callback runs (from the event loop only, never from inside
  * a call the owner makes) when reply 1 arrives, when the output backlog
@@ -26,7 +27,7 @@
 #define SMTPD_CLEANUP_LOW	(64 * 1024)
 
 enum smtpd_cleanup_state {
-	SMTPD_CLEANUP_WAIT_QID,	/* envelope sent, no reply 1 yet */
+	SMTPD_CLEANUP_WAIT_QID,	/* no reply 1 yet */
 	SMTPD_CLEANUP_READY,	/* content may be streamed */
 	SMTPD_CLEANUP_FINISHING,/* end chunk queued, no final reply yet */
 	SMTPD_CLEANUP_DONE,	/* final ok: the message is queued */
@@ -36,9 +37,9 @@ enum smtpd_cleanup_state {
 struct smtpd_cleanup;
 typedef void (*smtpd_cleanup_fn)(void *ctx);
 
-/* Connect to PROTO_CLEANUP_PATH and queue the envelope. NULL when cleanup
- * cannot be reached (logged). Content may be written at once: it waits in
- * the backlog until reply 1. */
+/* Connect to PROTO_CLEANUP_PATH (or take a pooled connection) and queue
+ * the envelope. NULL when cleanup cannot be reached (logged), so that the
+ * client hears it before it sends the content. */
 struct smtpd_cleanup *smtpd_cleanup_open(struct event_loop *loop,
     const struct rec *envelope, smtpd_cleanup_fn fn, void *ctx);
 /* The process stops accepting: idle cleanup connections go back to

@@ -179,22 +179,7 @@ smtpd_session_cleanup_update(struct smtpd_session *s)
 			log_info("%s: client=%s[%s]", qid, s->client_name,
 			    s->client_addr);
 	}
-	if (s->wait == SMTPD_WAIT_DATA_START) {
-		if (st == SMTPD_CLEANUP_FAILED) {
-			log_warn("%s: cleanup refused the message: %s",
-			    qid ? qid : "NOQUEUE",
-			    smtpd_cleanup_reply(s->cleanup));
-			smtpd_reply(s, "%s", smtpd_cleanup_reply(s->cleanup));
-			smtpd_cleanup_close(&s->cleanup);
-			s->wait = SMTPD_WAIT_NONE;
-		} else if (st != SMTPD_CLEANUP_WAIT_QID) {
-			smtpd_data_init(&s->data,
-			    (size_t)config_get_int("message_size_limit"));
-			s->state = SMTPD_STATE_DATA;
-			s->wait = SMTPD_WAIT_NONE;
-			smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-		}
-	} else if (s->wait == SMTPD_WAIT_DATA_END) {
+	if (s->wait == SMTPD_WAIT_DATA_END) {
 		if (st == SMTPD_CLEANUP_DONE || st == SMTPD_CLEANUP_FAILED) {
 			const char *reply = smtpd_cleanup_reply(s->cleanup);
 
@@ -268,7 +253,10 @@ smtpd_session_open_cleanup(struct smtpd_session *s)
 void
 smtpd_session_start_data(struct smtpd_session *s)
 {
-	s->wait = SMTPD_WAIT_DATA_START;
+	/* Not waiting for cleanup: it hears of the message with its
+	 * content, and a failure of its own is the reply to the end. */
+	s->state = SMTPD_STATE_DATA;
+	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 void

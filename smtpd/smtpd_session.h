@@ -35,7 +35,6 @@ enum smtpd_session_state {
 
 enum smtpd_session_wait {
 	SMTPD_WAIT_NONE,
-	SMTPD_WAIT_DATA_START,	/* DATA: cleanup's reply 1 before 354 */
 	SMTPD_WAIT_DATA_END,	/* cleanup's final reply */
 	SMTPD_WAIT_SLEEP,	/* smtpd_error_sleep_time */
 	SMTPD_WAIT_TLS,		/* STARTTLS or wrappermode handshake */
@@ -113,7 +112,7 @@ void smtpd_session_reset(struct smtpd_session *s);
 /* Open the cleanup stream for the transaction: 0, or -1 (logged; the
  * caller answers 451). */
 int smtpd_session_open_cleanup(struct smtpd_session *s);
-/* DATA: wait for cleanup's reply 1, then answer 354 and read content. */
+/* DATA: answer 354 and read the content. */
 void smtpd_session_start_data(struct smtpd_session *s);
 /* BDAT: read size bytes of content (discarded when bdat_error is set). */
 void smtpd_session_start_bdat(struct smtpd_session *s, uint64_t size,

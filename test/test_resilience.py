@@ -254,5 +254,47 @@ class RetireTest(unittest.TestCase):
         finally:
             inst.cleanup()
 
+
+@unittest.skipUnless(is_root(), "needs root: real users and privilege separation")
+class PooledCleanupTest(unittest.TestCase):
+    def test_cleanup_ends_pooled_connection_during_data(self):
+        """smtpd takes its pooled cleanup connection at DATA but sends
+        the message only with its end; when cleanup ended that connection
+        meanwhile, the message goes over a new one, exactly once."""
+        clear_maildir(maildir_of("ptalice"))
+        inst = Instance("pooled", smtpd_procs=1).start()
+        try:
+            with inst.smtp() as s:   # leaves a pooled cleanup connection
+                s.sendmail("a@b.test", ["ptalice@example.test"],
+                           b"Subject: first\r\n\r\nx\r\n")
+            self.assertEqual(len(inst.daemon_pids("smtpd")), 1)
+            c = inst.raw()
+            self.assertEqual(c.reply()[0], 220)
+            self.assertEqual(c.cmd("EHLO client.test")[0], 250)
+            self.assertEqual(c.cmd("MAIL FROM:<a@b.test>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<ptalice@example.test>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            # The cleanup that served the first message ends its
+            # connection, as it does when idle, reloaded or stopped.
+            old = inst.daemon_pids("cleanup")
+            self.assertTrue(old)
+            for pid in old:
+                os.kill(pid, 15)
+            self.assertTrue(wait_for(lambda: not set(old) &
+                                     set(inst.daemon_pids("cleanup")), 10))
+            code, text = c.cmd("Subject: second\r\n\r\nbody\r\n.")
+            self.assertEqual(code, 250, text)
+            c.cmd("QUIT")
+            c.close()
+            box = maildir_of("ptalice")
+            self.assertEqual(len(wait_maildir(box, 2)), 2)
+            time.sleep(0.5)
+            subjects = sorted(re.search(rb"\nSubject: (\w+)\n", m).group(1)
+                              for m in read_maildir(box))
+            self.assertEqual(subjects, [b"first", b"second"])
+        finally:
+            inst.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()

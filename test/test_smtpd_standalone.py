@@ -365,17 +365,22 @@ class SmtpdTest(unittest.TestCase):
         self.assertIn("4.4.2", text)
 
     def test_abort_on_disconnect(self):
-        aborted = self.cleanup.aborted
-        c = Client(self.port)
-        c.cmd("EHLO client.test")
-        c.cmd("MAIL FROM:<a@b.test>")
-        c.cmd("RCPT TO:<alice@example.test>")
-        self.assertEqual(c.cmd("DATA")[0], 354)
-        c.send(b"Subject: x\r\n\r\npartial")
-        time.sleep(0.2)
-        c.sock.close()
-        time.sleep(0.3)
-        self.assertEqual(self.cleanup.aborted, aborted + 1)
+        # A small part never leaves smtpd; a big one reaches cleanup,
+        # which hears the abort. Neither is queued.
+        for partial, told in ((b"partial", 0), (b"x" * 100000, 1)):
+            aborted = self.cleanup.aborted
+            queued = len(self.cleanup.messages)
+            c = Client(self.port)
+            c.cmd("EHLO client.test")
+            c.cmd("MAIL FROM:<a@b.test>")
+            c.cmd("RCPT TO:<alice@example.test>")
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(b"Subject: x\r\n\r\n" + partial)
+            time.sleep(0.2)
+            c.sock.close()
+            time.sleep(0.3)
+            self.assertEqual(self.cleanup.aborted, aborted + told)
+            self.assertEqual(len(self.cleanup.messages), queued)
         self.assertIn("disconnect from unknown[127.0.0.1]", self.logtext())
 
     def test_cleanup_rejects(self):
