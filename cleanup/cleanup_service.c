@@ -280,13 +280,27 @@ out:
 	return more;
 }
 
+/* The first bytes of a request are there; false at EOF, which is no
+ * error: smtpd connects at DATA but writes only with the content, so a
+ * client that leaves during DATA closes a connection it never used. */
+static bool
+cleanup_request_starts(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->in.len > 0)
+		return true;
+	if ((n = conn_fill(c)) < 0)
+		log_warn("cannot read cleanup request: %m");
+	return n > 0;
+}
+
 /* Wait for the next request; false when the client is done or idle. */
 static bool
 cleanup_next_request(struct conn *c)
 {
-	if (!server_next_request(c->fd, c->in.len > 0))
-		return false;
-	return c->in.len > 0 || conn_fill(c) > 0;	/* 0: EOF */
+	return server_next_request(c->fd, c->in.len > 0) &&
+	    cleanup_request_starts(c);
 }
 
 void
@@ -300,7 +314,8 @@ cleanup_service(int fd)
 		return;
 	}
 	c = conn_new(dup_fd, cleanup_timeout_ms);
-	while (cleanup_request(c) && cleanup_next_request(c))
-		;
+	if (cleanup_request_starts(c))
+		while (cleanup_request(c) && cleanup_next_request(c))
+			;
 	conn_free(&c);
 }

@@ -96,6 +96,31 @@ class ProtocolTest(unittest.TestCase):
         time.sleep(0.5)
         self.assertEqual(self.queued(), before)
 
+    def test_client_leaves_during_data(self):
+        """A client gone during DATA leaves nothing queued, and the
+        cleanup connection it never used no warning (a new instance: no
+        pooled connection, so smtpd connects at DATA)."""
+        inst = Instance("leaves").start()
+        try:
+            for partial in (b"short", b"x" * 70000):
+                c = inst.raw()
+                self.assertEqual(c.reply()[0], 220)
+                c.cmd("EHLO client.test")
+                self.assertReply(c.cmd("MAIL FROM:<a@b.test>"), 250)
+                self.assertReply(c.cmd("RCPT TO:<ptalice@example.test>"),
+                                 250)
+                self.assertReply(c.cmd("DATA"), 354)
+                c.send(b"Subject: gone\r\n\r\n" + partial)
+                time.sleep(0.2)
+                c.close()
+            time.sleep(0.5)
+            self.assertEqual(inst.queue_files(), [])
+            log = inst.logtext()
+            self.assertIn("message discarded", log)   # the big one
+            self.assertNotIn("cannot read cleanup request", log)
+        finally:
+            inst.cleanup()
+
     def smuggle(self, payload, want):
         before = self.queued()
         c = self.client()
