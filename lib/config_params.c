@@ -92,6 +92,7 @@ const struct config_param config_params[] = {
 	LATER("export_environment", "TZ MAIL_CONFIG LANG", CONFIG_LIST),
 	I("max_use", "100"),
 	T("max_idle", "100s", 's'),
+	B("daemon_batch_scheduling", "yes"),
 	I("default_process_limit", "100"),
 	T("ipc_timeout", "3600s", 's'),
 	T("ipc_idle", "5s", 's'),

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,16 @@ repeat_service(int fd)
 			return;
 		(void)io_write_all(fd, "ok\n", 3);
 	}
+}
+
+/* Answers with the process's scheduling policy. */
+static void
+policy_service(int fd)
+{
+	char b[16];
+	int n = snprintf(b, sizeof(b), "%d\n", sched_getscheduler(0));
+
+	(void)io_write_all(fd, b, (size_t)n);
 }
 
 /* repeat_service, slow to look for the next request: one can arrive
@@ -355,6 +366,38 @@ test_requests_raced(void)
 	finish(&c);
 }
 
+/* The policy a daemon runs under: SCHED_BATCH unless turned off. */
+static int
+policy_of(const char *config)
+{
+	static const struct server_def def = { .name = "single",
+		.service = policy_service };
+	struct child c;
+	char b[16] = { 0 };
+	int fd, policy = -1;
+
+	write_config(config);
+	c = start(&def);
+	fd = io_unix_connect(c.socket_path);
+	if (fd >= 0 && io_wait(fd, POLLIN, io_now_ms() + 5000) == 0 &&
+	    read(fd, b, sizeof(b) - 1) > 0)
+		policy = atoi(b);
+	if (fd >= 0)
+		close(fd);
+	kill(c.pid, SIGTERM);
+	CHECK(wait_exit(&c, 3000) == 0);
+	finish(&c);
+	return policy;
+}
+
+static void
+test_batch_scheduling(void)
+{
+	CHECK(policy_of("max_idle = 100s\n") == SCHED_BATCH);
+	CHECK(policy_of("max_idle = 100s\ndaemon_batch_scheduling = no\n") ==
+	    SCHED_OTHER);
+}
+
 static void
 test_single_idle_exit(void)
 {
@@ -481,6 +524,7 @@ main(void)
 	TEST_RUN(test_requests_max_use);
 	TEST_RUN(test_requests_reload);
 	TEST_RUN(test_requests_raced);
+	TEST_RUN(test_batch_scheduling);
 	TEST_RUN(test_requests_idle);
 	TEST_RUN(test_single_idle_exit);
 	TEST_RUN(test_single_sigterm);

@@ -41,6 +41,12 @@ class PrivsepTest(unittest.TestCase):
                         st = proc_status(pid)
                         self.assertEqual([int(x) for x in st["Uid"]], [uid] * 4, name)
                         self.assertEqual(os.readlink(f"/proc/{pid}/root"), root, name)
+                        # daemon_batch_scheduling: SCHED_BATCH (3); the
+                        # master keeps the default (0).
+                        with open(f"/proc/{pid}/stat") as f:
+                            policy = int(f.read().rsplit(")", 1)[1].split()[38])
+                        self.assertEqual(policy, 0 if name == "master" else 3,
+                                         name)
                 # local runs as root, unjailed, and changes uid per delivery.
                 for pid in inst.daemon_pids("local"):
                     self.assertEqual(os.readlink(f"/proc/{pid}/root"), "/")
