@@ -4,14 +4,22 @@
  * Steps, each of which a crash may interrupt without losing or doubling
  * a message the queue still holds:
  *   1. create PATH/{tmp,new,cur} (0700, and missing parents) when tmp/
- *      is missing;
- *   2. create tmp/UNIQUE exclusively, write the prepended headers and the
- *      queue file's content, fsync, close (NFS reports quota at close);
- *   3. move tmp/UNIQUE to new/UNIQUE without ever replacing a file
- *      there (maildir_move()), fsync new/.
+ *      or new/ is missing;
+ *   2. write the prepended headers and the queue file's content into an
+ *      unnamed file in tmp/ (O_TMPFILE), fsync;
+ *   3. link it as new/UNIQUE, never replacing a file there, fsync new/.
  * Only after this returns 0 may the caller mark the recipient done. A
- * crash before step 3 leaves a file in tmp/, which Maildir readers clean
- * up after 36 hours.
+ * crash before step 3 leaves no name anywhere; the file system frees the
+ * unnamed file.
+ *
+ * The unnamed file spares tmp/ a directory entry that is made, synced
+ * and removed again for every message (fsync of a new file on ext4
+ * without a journal writes its directory too). Where O_TMPFILE or hard
+ * links are missing (NFS, some FUSE file systems) or /proc is, delivery
+ * takes the classic way: create tmp/UNIQUE exclusively, write, fsync,
+ * close (NFS reports quota at close), move to new/UNIQUE
+ * (maildir_move()), fsync new/. A crash before the move leaves a file in
+ * tmp/, which Maildir readers clean up after 36 hours.
  *
  * UNIQUE is "SECONDS.M<usec>P<pid>Q<counter>.<hostname>" as Dovecot and
  * the Maildir description suggest; "/" and ":" in the host name are
@@ -177,15 +185,195 @@ maildir_move(const char *tmp, const char *new_path)
 	return -1;
 }
 
+/* Prepend and content into fd, then fsync. */
+static int
+maildir_write(int fd, const char *prepend, struct queue_file *q)
+{
+	if (prepend != NULL && io_write_all(fd, prepend, strlen(prepend)) < 0)
+		return -1;
+	if (queue_copy_content(q, fd) < 0)
+		return -1;
+	return fsync(fd);
+}
+
+/* What one delivery works with. */
+struct maildir_job {
+	const char *base;	/* the Maildir, no trailing "/" */
+	const char *new_dir;
+	const char *prepend;
+	struct queue_file *q;
+	bool made;		/* maildir_make() ran */
+	char **error_r;
+	bool *temporary_r;
+};
+
+/* Make the Maildir after ENOENT; callers do it once per delivery. */
+static int
+maildir_make_once(struct maildir_job *j)
+{
+	j->made = true;
+	return maildir_make(j->base, j->error_r, j->temporary_r);
+}
+
+/* /proc/self/fd lets a process without CAP_DAC_READ_SEARCH link an
+ * O_TMPFILE file (open(2)); a process without /proc uses tmp/ names. */
+static bool
+maildir_proc_fd(void)
+{
+	static int ok = -1;
+
+	if (ok < 0)
+		ok = access("/proc/self/fd", X_OK) == 0;
+	return ok == 1;
+}
+
+/* Steps 2 and 3 with an unnamed file. Returns 0 (in new/), -1 (failed),
+ * or 1 when this file system cannot do it (nothing is in new/). */
+static int
+maildir_deliver_unnamed(struct maildir_job *j)
+{
+	char *tmp_dir = xasprintf("%s/tmp", j->base), *unique = NULL;
+	char *new_path = NULL, proc[64];
+	int fd, tries, rc = -1;
+
+	if (!maildir_proc_fd()) {
+		xfree(&tmp_dir);
+		return 1;
+	}
+	while ((fd = open(tmp_dir, O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	    0600)) < 0 && errno == ENOENT && !j->made)
+		if (maildir_make_once(j) < 0)
+			goto done;
+	if (fd < 0) {
+		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+			rc = 1;
+		else
+			maildir_fail("cannot create a file in", tmp_dir,
+			    j->error_r, j->temporary_r);
+		goto done;
+	}
+	if (maildir_write(fd, j->prepend, j->q) < 0) {
+		maildir_fail("cannot write a file in", tmp_dir, j->error_r,
+		    j->temporary_r);
+		goto done;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (tries = 0; rc < 0; tries++) {
+		xfree(&unique);
+		xfree(&new_path);
+		unique = maildir_unique();
+		new_path = xasprintf("%s/%s", j->new_dir, unique);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, new_path,
+		    AT_SYMLINK_FOLLOW) == 0) {
+			rc = 0;
+		} else if (errno == ENOENT && !j->made) {
+			/* tmp/ was there, new/ is not. */
+			if (maildir_make_once(j) < 0)
+				break;
+		} else if (errno == EXDEV || errno == EPERM ||
+		    errno == EMLINK || errno == EOPNOTSUPP) {
+			rc = 1;		/* no hard links here */
+		} else if (errno != EEXIST || tries + 1 >= MAILDIR_NAME_TRIES) {
+			maildir_fail("cannot move message to", new_path,
+			    j->error_r, j->temporary_r);
+			break;
+		}
+	}
+	if (close(fd) < 0 && rc == 0) {
+		maildir_fail("cannot write", new_path, j->error_r,
+		    j->temporary_r);
+		(void)unlink(new_path);
+		rc = -1;
+	}
+done:
+	xfree(&new_path);
+	xfree(&unique);
+	xfree(&tmp_dir);
+	return rc;
+}
+
+/* Steps 2 and 3 the classic way, through tmp/UNIQUE. */
+static int
+maildir_deliver_named(struct maildir_job *j)
+{
+	char *unique = NULL, *tmp = NULL, *new_path = NULL;
+	int fd = -1, tries, rc = -1, moved;
+	bool created = false;	/* tmp is ours to remove on failure */
+
+	for (tries = 0; fd < 0 && tries < MAILDIR_NAME_TRIES; tries++) {
+		xfree(&unique);
+		xfree(&tmp);
+		unique = maildir_unique();
+		tmp = xasprintf("%s/tmp/%s", j->base, unique);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd < 0 && errno == ENOENT && !j->made) {
+			/* A new mailbox: make it only now, not on every
+			 * delivery (that costs four lookups and mkdirs). */
+			if (maildir_make_once(j) < 0)
+				goto done;
+			tries--;
+			continue;
+		}
+		if (fd < 0 && errno != EEXIST) {
+			maildir_fail("cannot create", tmp, j->error_r,
+			    j->temporary_r);
+			goto done;
+		}
+	}
+	if (fd < 0) {
+		maildir_fail("cannot create", tmp, j->error_r, j->temporary_r);
+		goto done;
+	}
+	created = true;
+	if (maildir_write(fd, j->prepend, j->q) < 0) {
+		maildir_fail("cannot write", tmp, j->error_r, j->temporary_r);
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		maildir_fail("cannot write", tmp, j->error_r, j->temporary_r);
+		goto done;
+	}
+	fd = -1;
+
+	new_path = xasprintf("%s/%s", j->new_dir, unique);
+	moved = maildir_move(tmp, new_path);
+	if (moved < 0 && errno == ENOENT && !j->made) {
+		/* tmp/ was there, new/ is not. */
+		if (maildir_make_once(j) < 0)
+			goto done;
+		moved = maildir_move(tmp, new_path);
+	}
+	if (moved < 0) {
+		maildir_fail("cannot move message to", new_path, j->error_r,
+		    j->temporary_r);
+		goto done;
+	}
+	created = false;	/* delivered: nothing to clean up */
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		(void)unlink(tmp);
+	xfree(&tmp);
+	xfree(&new_path);
+	xfree(&unique);
+	return rc;
+}
+
 int
 maildir_deliver(const char *path, const char *prepend,
     struct queue_file *q, char **error_r, bool *temporary_r)
 {
-	char *base, *unique = NULL, *tmp = NULL, *new_path = NULL, *new_dir;
+	struct maildir_job j = {
+		.prepend = prepend, .q = q,
+		.error_r = error_r, .temporary_r = temporary_r,
+	};
 	size_t len = strlen(path);
-	int fd = -1, tries, rc = -1, moved;
-	bool created = false;	/* tmp is ours to remove on failure */
-	bool made = false;	/* maildir_make() ran */
+	char *base, *new_dir;
+	int rc;
 
 	*error_r = NULL;
 	*temporary_r = true;
@@ -196,81 +384,19 @@ maildir_deliver(const char *path, const char *prepend,
 		*temporary_r = false;
 		return -1;
 	}
-	base = xstrndup(path, len);
-	new_dir = xasprintf("%s/new", base);
-
-	for (tries = 0; fd < 0 && tries < MAILDIR_NAME_TRIES; tries++) {
-		xfree(&unique);
-		xfree(&tmp);
-		unique = maildir_unique();
-		tmp = xasprintf("%s/tmp/%s", base, unique);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
-		if (fd < 0 && errno == ENOENT && !made) {
-			/* A new mailbox: make it only now, not on every
-			 * delivery (that costs four lookups and mkdirs). */
-			if (maildir_make(base, error_r, temporary_r) < 0)
-				goto done;
-			made = true;
-			tries--;
-			continue;
-		}
-		if (fd < 0 && errno != EEXIST) {
-			maildir_fail("cannot create", tmp, error_r,
-			    temporary_r);
-			goto done;
-		}
-	}
-	if (fd < 0) {
-		maildir_fail("cannot create", tmp, error_r, temporary_r);
-		goto done;
-	}
-	created = true;
-	if ((prepend != NULL &&
-	    io_write_all(fd, prepend, strlen(prepend)) < 0) ||
-	    queue_copy_content(q, fd) < 0 || fsync(fd) < 0) {
-		maildir_fail("cannot write", tmp, error_r, temporary_r);
-		goto done;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		maildir_fail("cannot write", tmp, error_r, temporary_r);
-		goto done;
-	}
-	fd = -1;
-
-	new_path = xasprintf("%s/%s", new_dir, unique);
-	moved = maildir_move(tmp, new_path);
-	if (moved < 0 && errno == ENOENT && !made) {
-		/* tmp/ was there, new/ is not. */
-		if (maildir_make(base, error_r, temporary_r) < 0)
-			goto done;
-		made = true;
-		moved = maildir_move(tmp, new_path);
-	}
-	if (moved < 0) {
-		maildir_fail("cannot move message to", new_path, error_r,
-		    temporary_r);
-		goto done;
-	}
-	created = false;	/* delivered: nothing to clean up */
-	if (maildir_fsync_dir(new_dir) < 0) {
+	j.base = base = xstrndup(path, len);
+	j.new_dir = new_dir = xasprintf("%s/new", base);
+	rc = maildir_deliver_unnamed(&j);
+	if (rc > 0)
+		rc = maildir_deliver_named(&j);
+	if (rc == 0 && maildir_fsync_dir(new_dir) < 0) {
 		/* The message is in new/ but may not survive a crash: the
 		 * queue retries and the user may see it twice, which beats
 		 * losing it. */
 		maildir_fail("cannot fsync", new_dir, error_r, temporary_r);
 		*temporary_r = true;
-		goto done;
+		rc = -1;
 	}
-	rc = 0;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		(void)unlink(tmp);
-	xfree(&tmp);
-	xfree(&new_path);
-	xfree(&unique);
 	xfree(&new_dir);
 	xfree(&base);
 	return rc;

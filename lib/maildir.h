@@ -1,8 +1,9 @@
 /*
  * maildir.h - the Maildir writer local and virtual share.
  *
- * Delivery follows the Maildir rules: create tmp/UNIQUE, write, fsync,
- * link/rename to new/UNIQUE, fsync new/. The caller has already switched
+ * Delivery follows the Maildir rules: write a file in tmp/ (unnamed where
+ * the file system allows), fsync, link or rename it to new/UNIQUE, fsync
+ * new/. The caller has already switched
  * to the recipient's uid/gid; missing Maildir directories are created.
  */
 #ifndef POSTERN_MAILDIR_H

@@ -1,14 +1,18 @@
 /*
  * maildir_test.c - tests for lib/maildir.c: a queue file written with
- * lib/queue delivered into fresh and existing Maildirs, and the
+ * lib/queue delivered into fresh and existing Maildirs (through an
+ * unnamed file, and the classic tmp/ way where /proc is missing), and the
  * permanent failures a broken path gives.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +86,82 @@ check_mode(const char *path, mode_t want)
 
 	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    (st.st_mode & 0777) == want);
+}
+
+/* Set dir's mtime to an old time, so that a later change shows. */
+static void
+age_dir(const char *dir)
+{
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+	CHECK(utimensat(AT_FDCWD, dir, old, 0) == 0);
+}
+
+static bool
+dir_changed(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && st.st_mtim.tv_sec != 1000000000;
+}
+
+/* Deliver into maildir (made already) and report whether tmp/ saw a
+ * name come and go. */
+static bool
+deliver_touches_tmp(const char *maildir, struct queue_file *q)
+{
+	char *tmp = xasprintf("%s/tmp", maildir), *error = NULL;
+	bool temporary, touched;
+
+	age_dir(tmp);
+	CHECK(maildir_deliver(maildir, NULL, q, &error, &temporary) == 0);
+	if (error != NULL)
+		fprintf(stderr, "  %s\n", error);
+	xfree(&error);
+	touched = dir_changed(tmp);
+	CHECK(list_dir(tmp, NULL) == 0);
+	xfree(&tmp);
+	return touched;
+}
+
+/* Without /proc (here a mount namespace with an empty /proc) the file is
+ * written the classic way, through a name in tmp/. First of the tests:
+ * a process decides this once, at its first delivery. */
+static void
+test_classic_without_proc(void)
+{
+	struct queue_file *q;
+	char *maildir;
+	pid_t pid;
+	int status = -1;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "  skipped: hiding /proc needs root\n");
+		return;
+	}
+	if ((q = make_message()) == NULL)
+		return;
+	maildir = xasprintf("%s/classic", top);
+	pid = fork();
+	if (pid == 0) {
+		char *error = NULL, *newdir = xasprintf("%s/new", maildir);
+		bool temporary;
+
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("none", "/proc", "tmpfs", 0, NULL) < 0)
+			_exit(2);
+		/* The first delivery makes the Maildir, the second shows
+		 * the way. */
+		if (maildir_deliver(maildir, NULL, q, &error, &temporary) < 0)
+			_exit(3);
+		_exit(deliver_touches_tmp(maildir, q) &&
+		    list_dir(newdir, NULL) == 2 ? 0 : 1);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	xfree(&maildir);
+	queue_close(&q);
 }
 
 static void
@@ -239,6 +319,9 @@ test_deliver(void)
 	xfree(&error);
 	CHECK(list_dir(dir, &second) == 2);
 	xfree(&second);
+	/* The file was unnamed until it went into new/: tmp/ never changed. */
+	CHECK(!deliver_touches_tmp(maildir, q));
+	CHECK(list_dir(dir, NULL) == 3);
 	xfree(&name);
 	xfree(&dir);
 	xfree(&path);
@@ -271,6 +354,7 @@ main(void)
 		perror(queue_dir);
 		return 1;
 	}
+	TEST_RUN(test_classic_without_proc);
 	TEST_RUN(test_failures);
 	TEST_RUN(test_deliver);
 	xfree(&queue_dir);
