@@ -7,25 +7,35 @@
  * claim from the pool at once: each keeps up to QUEUE_POOL_BATCH names
  * per directory scan and tries them in turn; a name another cleanup has
  * written and moved on is gone (ENOENT), one it is writing is locked.
- * All read the directory in the same order, so if all took the first
- * names, each would find most of its batch gone (some five failed opens
- * per message with ten cleanups). So names are dealt into
+ * A scan reads one chunk of the directory, on from where the process's
+ * last scan stopped, and starts over at the end: were every scan to read
+ * the first chunk, all cleanups would fight over the same few hundred
+ * files while the rest of a large pool sat unseen, and failed claims
+ * would create files (measured: a third of all messages). Within a
+ * chunk all see the same names in the same order, so if all took the
+ * first names, each would find most of its batch gone (some five failed
+ * opens per message with ten cleanups). So names are dealt into
  * QUEUE_POOL_LANES lanes by a hash of the name, a process takes the
  * names of its own lane (by pid) first and the others' only after
  * them, starting at a place of its own. Under load most files are in
- * flight and the few in free/ are fought over: a claim that finds
- * QUEUE_POOL_TRIES names gone or held gives up, and cleanup creates a
- * file, which the pool keeps afterwards, so it grows until claims
- * rarely fail. A scan that finds the pool empty is not repeated for
- * QUEUE_POOL_EMPTY_MS, so a quiet pool costs one readdir per interval,
- * not one per message.
+ * flight and the few in free/ are fought over: a name found gone says
+ * the batch is old (other cleanups took the rest too), so the claim
+ * reads anew, once; a claim that finds QUEUE_POOL_TRIES names gone or
+ * held gives up, and cleanup creates a file, which the pool keeps
+ * afterwards, so it grows until claims rarely fail. A scan that finds the pool empty is not repeated for
+ * QUEUE_POOL_EMPTY_MS, so a pool that has run dry costs a few readdirs
+ * a second, not one per message; short, because qmgr refills it within
+ * milliseconds under load, and every file created meanwhile is one that
+ * qmgr will find the pool too full to keep.
  *
  * qmgr alone puts files back. It counts the pool when it starts and adds
  * what it puts; cleanup's claims go unseen, so when the count reaches
- * QUEUE_POOL_MAX it counts again before it unlinks anything. Only a
- * count that finds the pool full holds for QUEUE_POOL_EMPTY_MS: under
- * load the estimate reaches the limit long before the pool does, and
- * every file unlinked is one that cleanup must create again.
+ * QUEUE_POOL_MAX it counts again before it unlinks anything. A count
+ * that finds the pool full holds for QUEUE_POOL_BATCH puts, not for a
+ * time: under load cleanup drains a full pool quickly, and a pool that
+ * kept unlinking while it drained would run dry, send cleanup back to
+ * creating files and fill up again (measured: a quarter of all messages
+ * created and unlinked a file).
  *
  * Crash safety (see the invariant in queue_pool.h): blanking, like a
  * truncation, changes only metadata (the blocks become unwritten
@@ -61,7 +71,9 @@
 #define QUEUE_POOL_LANES	8
 /* Names a claim tries before it creates a file instead. */
 #define QUEUE_POOL_TRIES	3
-#define QUEUE_POOL_EMPTY_MS	1000
+#define QUEUE_POOL_EMPTY_MS	10
+/* A batch older than this is mostly gone: read anew. */
+#define QUEUE_POOL_STALE_MS	1000
 /* Blocks of files up to this size stay with them in the pool. */
 #define QUEUE_POOL_KEEP		(128 * 1024)
 
@@ -75,7 +87,7 @@ static int64_t queue_pool_empty_at = -QUEUE_POOL_EMPTY_MS;
 /* qmgr's estimate of the files in free/. */
 static size_t queue_pool_size;
 static bool queue_pool_size_known;
-static int64_t queue_pool_full_at = -QUEUE_POOL_EMPTY_MS;
+static size_t queue_pool_unlinks_left;	/* before the next count */
 
 static bool
 queue_pool_name_ok(const char *name)
@@ -105,29 +117,47 @@ queue_pool_deal(char (*names)[QUEUE_ID_MAX], size_t n, size_t first)
 	}
 }
 
+/* free/, open for the whole life of a cleanup: its position is where
+ * the next scan goes on. */
+static int queue_pool_dir_fd = -1;
+
+/* The next chunk of free/'s entries into buf, starting over once at the
+ * end: its length, 0 when free/ is empty, or -1. */
+static ssize_t
+queue_pool_read(char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (queue_pool_dir_fd < 0 && (queue_pool_dir_fd = open(QUEUE_POOL_DIR,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	n = getdents64(queue_pool_dir_fd, buf, size);
+	if (n == 0 && lseek(queue_pool_dir_fd, 0, SEEK_SET) == 0)
+		n = getdents64(queue_pool_dir_fd, buf, size);
+	return n;
+}
+
 /* Read the next batch of names; false when there is none. */
 static bool
 queue_pool_scan(void)
 {
 	int64_t now = io_now_ms();
 	/* One getdents64 of about QUEUE_POOL_LANES batches: enough to fill
-	 * ours from a full pool, without making the kernel walk all of it
-	 * (as readdir()'s 32 KiB would). */
+	 * ours, without making the kernel walk all of a full pool (as
+	 * readdir()'s 32 KiB would). */
 	char buf[QUEUE_POOL_BATCH * QUEUE_POOL_LANES * 48]
 	    __attribute__((aligned(8)));
 	char own[QUEUE_POOL_BATCH][QUEUE_ID_MAX];
 	char other[QUEUE_POOL_BATCH][QUEUE_ID_MAX];
 	size_t pid = (size_t)getpid(), owns = 0, others = 0;
 	unsigned lane = (unsigned)(pid % QUEUE_POOL_LANES);
-	ssize_t n = 0;
-	int fd;
+	ssize_t n;
 
 	queue_pool_tried = queue_pool_count = 0;
 	if (now - queue_pool_empty_at < QUEUE_POOL_EMPTY_MS)
 		return false;
 	queue_pool_scanned_at = now;
-	fd = open(QUEUE_POOL_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 && (n = getdents64(fd, buf, sizeof(buf))) > 0) {
+	if ((n = queue_pool_read(buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off < n && owns < QUEUE_POOL_BATCH; ) {
 			const struct dirent64 *de =
 			    (const struct dirent64 *)(buf + off);
@@ -142,8 +172,6 @@ queue_pool_scan(void)
 				memcpy(other[others++], de->d_name, len);
 		}
 	}
-	if (fd >= 0)
-		close(fd);
 	/* Processes sharing a lane start at different places in it. */
 	queue_pool_deal(own, owns, pid / QUEUE_POOL_LANES);
 	queue_pool_deal(other, others, pid);
@@ -201,7 +229,7 @@ queue_pool_tail(int fd, off_t size)
 }
 
 /* Take free/name if it is a pool file nobody holds and no message: its
- * fd, locked, with its fstat() in *st, or -1. */
+ * fd, locked, with its fstat() in *st, or -1 (errno ENOENT: gone). */
 static int
 queue_pool_take(const char *path, struct stat *st)
 {
@@ -224,6 +252,7 @@ queue_pool_take(const char *path, struct stat *st)
 		 * judge), or taken, used and put back under another name
 		 * since our open. */
 		close(fd);
+		errno = EBUSY;
 		return -1;
 	}
 	/* A leftover (a cleanup died writing it) is blanked first, so
@@ -237,8 +266,7 @@ queue_pool_claim(char *path, size_t size, struct stat *st_r)
 	bool scanned = false;
 	int fd;
 
-	/* A batch from before a quiet spell is mostly gone: read anew. */
-	if (io_now_ms() - queue_pool_scanned_at >= QUEUE_POOL_EMPTY_MS)
+	if (io_now_ms() - queue_pool_scanned_at >= QUEUE_POOL_STALE_MS)
 		queue_pool_tried = queue_pool_count;
 	for (int tries = 0; tries < QUEUE_POOL_TRIES; tries++) {
 		if (queue_pool_tried == queue_pool_count) {
@@ -253,6 +281,8 @@ queue_pool_claim(char *path, size_t size, struct stat *st_r)
 			return -1;
 		if ((fd = queue_pool_take(path, st_r)) >= 0)
 			return fd;
+		if (errno == ENOENT && !scanned)
+			queue_pool_tried = queue_pool_count;	/* old batch */
 	}
 	return -1;
 }
@@ -313,10 +343,10 @@ queue_pool_put(const char *path, int fd)
 
 	name = name != NULL ? name + 1 : path;
 	if (!queue_pool_size_known || (queue_pool_size >= QUEUE_POOL_MAX &&
-	    io_now_ms() - queue_pool_full_at >= QUEUE_POOL_EMPTY_MS)) {
+	    queue_pool_unlinks_left == 0)) {
 		queue_pool_recount();
-		if (queue_pool_size >= QUEUE_POOL_MAX)
-			queue_pool_full_at = io_now_ms();
+		queue_pool_unlinks_left = queue_pool_size >= QUEUE_POOL_MAX ?
+		    QUEUE_POOL_BATCH : 0;
 	}
 	if (queue_pool_size < QUEUE_POOL_MAX && fd >= 0 &&
 	    queue_pool_name_ok(name)) {
@@ -327,6 +357,8 @@ queue_pool_put(const char *path, int fd)
 			return 0;
 		}
 		/* Blanked or not, the file is done with: unlink it. */
+	} else if (queue_pool_size >= QUEUE_POOL_MAX) {
+		queue_pool_unlinks_left--;
 	}
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;

@@ -123,9 +123,9 @@ test_put_and_claim(void)
 	CHECK(blank(a) && file_ino(a) == ino);
 
 	/* The next message reuses the file, under a new queue ID (once the
-	 * first commit's look at an empty pool is a second old), and ends
-	 * where its own end record does. */
-	sleep(1);
+	 * first commit's look at an empty pool is a few milliseconds old),
+	 * and ends where its own end record does. */
+	usleep(20 * 1000);
 	commit_message("two\n", qid2);
 	CHECK(strcmp(qid1, qid2) != 0);
 	CHECK(access(a, F_OK) < 0 && errno == ENOENT);
@@ -175,7 +175,7 @@ test_claim_skips_messages_and_held(void)
 	    sizeof(zeros)) == 0);
 	held = open("free/ABC2", O_RDWR);
 	CHECK(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0);
-	sleep(1);	/* the last scan's names are used up */
+	sleep(1);	/* the last scan's names are stale */
 	fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABC3");
@@ -202,7 +202,7 @@ test_claim_gives_up(void)
 		held[i] = open(name, O_RDWR);
 		CHECK(held[i] >= 0 && flock(held[i], LOCK_EX | LOCK_NB) == 0);
 	}
-	sleep(1);	/* the last scan's names are used up */
+	sleep(1);	/* the last scan's names are stale */
 	CHECK(claim(path, sizeof(path)) == -1);
 	close(held[3]);
 	for (calls = 1; calls <= 3 && fd < 0; calls++)
@@ -228,7 +228,7 @@ test_claim_blanks_leftover(void)
 	int fd;
 
 	write_file("free/ABC5", "proto=queue/1\nqid=ABC5\n\n5\nhel");
-	sleep(1);
+	sleep(1);	/* the last scan's names are stale */
 	fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABC5");
@@ -248,7 +248,7 @@ test_abort_returns_file(void)
 	int fd;
 
 	write_file("free/ABC4", "");
-	sleep(1);
+	sleep(1);	/* the last scan's names are stale */
 	w = queue_create();
 	CHECK(w != NULL);
 	rec_put(env, "sender", "a@example.com");
@@ -257,7 +257,7 @@ test_abort_returns_file(void)
 	queue_abort(&w);
 	rec_free(&env);
 	CHECK(blank("free/ABC4"));
-	sleep(1);
+	sleep(1);	/* the last scan's names are stale */
 	fd = claim(path, sizeof(path));
 	CHECK(fd >= 0);
 	CHECK_STR(path, "free/ABC4");
@@ -317,6 +317,37 @@ test_recover_skips_held(void)
 	CHECK(unlink(a) == 0);
 }
 
+/* Scans go on through a large pool instead of reading its first names
+ * again: with every name of the last batch held, the next claim finds
+ * other files. */
+static void
+test_scan_goes_on(void)
+{
+	char path[QUEUE_POOL_PATH_MAX], name[32], first[33][QUEUE_POOL_PATH_MAX];
+	int fds[33], n = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "free/C%05X", (unsigned)i);
+		write_file(name, "");
+	}
+	sleep(1);	/* the last scan's names are stale */
+	for (n = 0; n < 33; n++) {
+		fds[n] = claim(path, sizeof(path));
+		CHECK(fds[n] >= 0);
+		if (fds[n] < 0)
+			break;
+		snprintf(first[n], sizeof(first[n]), "%s", path);
+		for (int j = 0; j < n; j++)
+			CHECK(strcmp(first[j], path) != 0);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "free/C%05X", (unsigned)i);
+		CHECK(unlink(name) == 0);
+	}
+}
+
 /* Put a newly committed message back, as qmgr does when it is done
  * with it; its queue ID in qid. */
 static void
@@ -366,6 +397,18 @@ test_pool_full(void)
 	finish_message("six\n", qid);
 	snprintf(a, sizeof(a), "free/%s", qid);
 	CHECK(access(a, F_OK) < 0);
+
+	/* cleanup drains the pool meanwhile: within a few dozen puts, not
+	 * after a pause, qmgr counts again and keeps files again. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "free/F%05X", (unsigned)i + 8);
+		CHECK(unlink(name) == 0);
+	}
+	for (int i = 0; i < 64 && access(a, F_OK) < 0; i++) {
+		finish_message("seven\n", qid);
+		snprintf(a, sizeof(a), "free/%s", qid);
+	}
+	CHECK(access(a, F_OK) == 0);
 }
 
 static int
@@ -388,6 +431,7 @@ main(void)
 	TEST_RUN(test_claim_gives_up);
 	TEST_RUN(test_claim_blanks_leftover);
 	TEST_RUN(test_abort_returns_file);
+	TEST_RUN(test_scan_goes_on);
 	TEST_RUN(test_recover);
 	TEST_RUN(test_recover_skips_held);
 	TEST_RUN(test_pool_full);
