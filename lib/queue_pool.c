@@ -22,11 +22,12 @@
  * the batch is old (other cleanups took the rest too), so the claim
  * reads anew, once; a claim that finds QUEUE_POOL_TRIES names gone or
  * held gives up, and cleanup creates a file, which the pool keeps
- * afterwards, so it grows until claims rarely fail. A scan that finds the pool empty is not repeated for
- * QUEUE_POOL_EMPTY_MS, so a pool that has run dry costs a few readdirs
- * a second, not one per message; short, because qmgr refills it within
- * milliseconds under load, and every file created meanwhile is one that
- * qmgr will find the pool too full to keep.
+ * afterwards, so it grows until claims rarely fail. A scan that finds
+ * the pool empty is not repeated for QUEUE_POOL_EMPTY_MS, so a pool
+ * that has run dry costs a few readdirs a second, not one per message;
+ * short, because qmgr refills it within milliseconds under load, and
+ * every file created meanwhile is one that qmgr will find the pool too
+ * full to keep.
  *
  * qmgr alone puts files back. It counts the pool when it starts and adds
  * what it puts; cleanup's claims go unseen, so when the count reaches
