@@ -327,6 +327,9 @@ server_next_request(int fd, bool buffered)
 			buffered = true;
 		else if (n < 0 && errno != EINTR)
 			return false;
+		else if (n == 0 && server_def != NULL &&
+		    server_def->idle != NULL)
+			server_def->idle();	/* (no server_def: unit tests) */
 	}
 }
 
@@ -356,6 +359,8 @@ server_single_loop(void)
 				if (may_idle_exit &&
 				    io_now_ms() >= idle_deadline)
 					exit(0);
+				if (n == 0 && server_def->idle != NULL)
+					server_def->idle();
 				continue;
 			}
 		}

@@ -54,6 +54,11 @@ struct server_def {
 	void (*post_jail)(void);
 	/* Single server: serve one connection on fd (closed afterwards). */
 	void (*service)(int fd);
+	/* Single server: called at least once a second while the process
+	 * waits for a connection or for the next request on one, to let go
+	 * of what must not be held idle for long (the smtp agent's cached
+	 * connection). May be NULL. */
+	void (*idle)(void);
 	/* Event server: take over the new connection fd. */
 	void (*event)(struct event_loop *loop, int fd);
 	/* Event server: sessions a process serves at once before it tells

@@ -17,6 +17,7 @@ main(int argc, char **argv)
 		.name = "smtp",
 		.pre_jail = smtp_init,	/* resolver, TLS context, maps */
 		.service = smtp_service,	/* one delivery/1 request */
+		.idle = smtp_idle,	/* the cached connection's time limit */
 	};
 	int i;
 

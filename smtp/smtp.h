@@ -253,6 +253,9 @@ void smtp_session_close(struct smtp_conn **c_r, bool quit);
 void smtp_init(void);
 /* .service: one delivery/1 request. */
 void smtp_service(int fd);
+/* .idle: close (QUIT) a cached connection idle for
+ * smtp_connection_cache_time_limit. */
+void smtp_idle(void);
 /* The delivery itself (delivery_serve's callback). */
 void smtp_deliver(struct delivery_request *req, struct queue_file *q);
 

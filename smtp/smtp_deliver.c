@@ -11,8 +11,10 @@
  *
  * Connection reuse: after a good transaction the connection stays open
  * in a static for the next request of this process, for at most
- * smtp_connection_cache_time_limit (checked when the next request comes;
- * an idle process holds it until then, and exits after max_idle).
+ * smtp_connection_cache_time_limit: checked when the next request comes,
+ * and by smtp_idle() while the process waits (at least once a second), so
+ * that an idle process does not hold a remote server's connection until
+ * it exits.
  *
  * LMTP: when the service is "lmtp" or the nexthop is "unix:" or "inet:".
  * XXX LMTP sessions use no TLS (Postfix's lmtp_tls_security_level
@@ -155,6 +157,14 @@ void
 smtp_service(int fd)
 {
 	delivery_serve(fd, server_service_name(), smtp_deliver);
+}
+
+void
+smtp_idle(void)
+{
+	if (smtp_cached != NULL &&
+	    io_now_ms() - smtp_cached->idle_since >= smtp_cache_time_ms)
+		smtp_session_close(&smtp_cached, true);
 }
 
 /* Every pending recipient gets f; relay is "none" or the last peer. */

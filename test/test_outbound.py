@@ -394,6 +394,28 @@ class OutboundTest(OutboundBase):
             rf"relay=arec\.test\[127\.0\.0\.8\]:25,.* status=sent"),
             self.dump(self.inst))
 
+    def test_idle_cached_connection_is_closed(self):
+        """A connection kept for the next request is closed with QUIT once
+        idle for smtp_connection_cache_time_limit (2s), though no request
+        comes, instead of being held until the process exits."""
+        need(self, "smtp")
+        before = len(self.amx.events())
+        send(self.inst, ["idle@arec.test"], message("cache-idle"))
+
+        def after_data():
+            ev = self.amx.events()[before:]
+            data = [i for i, e in enumerate(ev) if e.startswith("data ")]
+            return ev[data[-1] + 1:] if data else None
+        self.assertTrue(wait_for(lambda: after_data() is not None),
+                        self.dump(self.inst))
+        seen = time.time()
+        self.assertTrue(wait_for(lambda: "quit" in after_data(), 8),
+                        "%s\n--- arec.test events ---\n%s" % (
+                            self.dump(self.inst),
+                            "\n".join(self.amx.events()[before:])))
+        # Kept for reuse first: not closed as soon as the mail was sent.
+        self.assertGreaterEqual(time.time() - seen, 1.0)
+
     def test_null_mx_bounces_at_once(self):
         need(self, "smtp", "bounce")
         qid = send(self.inst, ["n@nullmx.test"], message("null-mx"))
