@@ -287,6 +287,15 @@ server_scheduling(void)
 		log_info("SCHED_BATCH refused: %m; default scheduling");
 }
 
+/* A single server waits: its idle hook may let go of what it holds. Unit
+ * tests call server_next_request() without server_main(), so no def. */
+static void
+server_idle(void)
+{
+	if (server_def != NULL && server_def->idle != NULL)
+		server_def->idle();
+}
+
 /* The connection is to end: no request can arrive after the shutdown;
  * true when one had already arrived. */
 static bool
@@ -327,9 +336,8 @@ server_next_request(int fd, bool buffered)
 			buffered = true;
 		else if (n < 0 && errno != EINTR)
 			return false;
-		else if (n == 0 && server_def != NULL &&
-		    server_def->idle != NULL)
-			server_def->idle();	/* (no server_def: unit tests) */
+		else if (n == 0)
+			server_idle();
 	}
 }
 
@@ -359,8 +367,8 @@ server_single_loop(void)
 				if (may_idle_exit &&
 				    io_now_ms() >= idle_deadline)
 					exit(0);
-				if (n == 0 && server_def->idle != NULL)
-					server_def->idle();
+				if (n == 0)
+					server_idle();
 				continue;
 			}
 		}
